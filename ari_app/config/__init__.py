@@ -1,0 +1,1 @@
+"""Admin-edited YAML config: typed model, validating loader, and hot reload."""

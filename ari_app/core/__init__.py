@@ -1,0 +1,1 @@
+"""Pure core: the ACD engine and its estimators. No sockets, no asyncio, no clock of its own."""
