@@ -87,11 +87,16 @@ apt_install() {
         if [[ -t 0 ]]; then sudo=(sudo); else sudo=(sudo -n); fi
     fi
     say "installing Debian packages: $*"
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
-        || die "apt-get update failed"
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq --no-install-recommends "$@" >/dev/null \
-        || die "apt-get install failed for: $*"
+    # apt's chatter is shown only when it fails.
+    if ! out="$("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq 2>&1)"; then
+        printf '%s\n' "$out" >&2
+        die "apt-get update failed"
+    fi
+    if ! out="$("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+            apt-get install -y -qq --no-install-recommends "$@" 2>&1)"; then
+        printf '%s\n' "$out" >&2
+        die "apt-get install failed for: $*"
+    fi
 }
 
 # A venv we can keep: its Python runs, is new enough, and has pip.
