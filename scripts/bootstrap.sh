@@ -84,7 +84,14 @@ apt_install() {
         command -v sudo >/dev/null 2>&1 \
             || die "need root or sudo to install Debian packages: $*"
         # Without a terminal there is nobody to type a password: fail instead of hanging.
-        if [[ -t 0 ]]; then sudo=(sudo); else sudo=(sudo -n); fi
+        if [[ -t 0 ]]; then
+            sudo=(sudo)
+        else
+            sudo=(sudo -n)
+            sudo -n true 2>/dev/null || die "need to install Debian packages: $*
+  sudo wants a password and there is no terminal to type it. Run once:
+  sudo apt-get install $*"
+        fi
     fi
     say "installing Debian packages: $*"
     # apt's chatter is shown only when it fails.
