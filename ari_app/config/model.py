@@ -2,7 +2,8 @@
 
 The YAML loader (``loader.py``) is the only place that knows about YAML nodes and
 line numbers; everything else sees these frozen dataclasses, built once per load.
-Field names match the YAML keys (with ``-`` in YAML spelled ``_`` here).
+Field names are the YAML keys, snake_case in both (a dashed ``ring-timeout`` in YAML
+is refused with a did-you-mean, so there is one spelling to search for).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class ExitAction(str, enum.Enum):
     HANGUP = "hangup"  # apology, then hang up
     VOICEMAIL = "voicemail"
     CALLBACK = "callback"  # offer a callback, keep the place
-    TRANSFER = "transfer"  # dial ``exit_number`` through the trunk
+    TRANSFER = "transfer"  # dial ``MaxWait.number`` (only max_wait may transfer)
 
 
 @dataclass(frozen=True)
