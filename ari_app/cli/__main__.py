@@ -1,6 +1,5 @@
-"""``python -m ari_app.cli``: the same as the ``switchboard`` command."""
+"""``python -m ari_app.cli``: the same ``switchboard`` command, without the installed script."""
 
 from ari_app.cli import main
 
-if __name__ == "__main__":
-    main(prog_name="switchboard")
+main(prog_name="switchboard")
