@@ -173,6 +173,11 @@ class Section:
         allowed = tuple(allowed)
         for entry, settings in value.items():
             entry_pos = value.key_pos[entry]
+            if not isinstance(entry, str):  # `1001:` is a number, `yes:` a boolean, to YAML
+                self.report.add(
+                    entry_pos, f"{key}: a name must be text, got {describe(entry)} (quote it)"
+                )
+                continue
             try:
                 entry_name = checks.name(entry)
             except Invalid as exc:
