@@ -25,7 +25,10 @@ DIGITS_RE = re.compile(r"[0-9]+\Z")
 PHONE_RE = re.compile(r"\+?[0-9]{3,15}\Z")
 LANGUAGE_RE = re.compile(r"[a-z]{2,3}([_-][A-Za-z0-9]{2,8})*\Z")
 REGION_RE = re.compile(r"[A-Z]{2}\Z")
-HOST_RE = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(:[0-9]{1,5})?\Z")
+HOST_RE = re.compile(
+    r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"  # [v6], name, v4
+    r"(:[0-9]{1,5})?\Z"  # optional port
+)
 SHIFT_RE = re.compile(r"([0-9]{1,2}):([0-9]{2})\s*-\s*([0-9]{1,2}):([0-9]{2})\Z")
 
 
@@ -149,7 +152,9 @@ def _number_text(value: Any, raw: str | None) -> str | None:
 def extension(value: Any, raw: str | None = None) -> str:
     result = _number_text(value, raw)
     if result is None or not DIGITS_RE.match(result):
-        raise Invalid(f"expected an extension of digits like '1001', got {describe(result or value)}")
+        raise Invalid(
+            f"expected an extension of digits like '1001', got {describe(result or value)}"
+        )
     return result
 
 

@@ -87,7 +87,8 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        raise ConfigError([Problem(source, 1, 1, f"cannot read the file: {exc.strerror or exc}")]) from None
+        message = f"cannot read the file: {exc.strerror or exc}"
+        raise ConfigError([Problem(source, 1, 1, message)]) from None
     return load_config_text(_decode(data, source), source)
 
 

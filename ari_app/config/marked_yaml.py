@@ -133,7 +133,9 @@ class MarkedLoader(yaml.SafeLoader):
             try:
                 hash(key)
             except TypeError:
-                self.report(key_node.start_mark, "a key must be a plain value, not a list or mapping")
+                self.report(
+                    key_node.start_mark, "a key must be a plain value, not a list or mapping"
+                )
                 continue
             if index >= merged_count:
                 if key in own_keys:

@@ -184,7 +184,10 @@ class ConfigHolder:
                 name = getattr(callback, "__qualname__", repr(callback))
                 log.exception("config %s: applying failed in %s", self.path, name)
                 self._roll_back(done, old, new)
-                return f"{self.path}: applying the new config failed in {name}: {exc!r}; kept the running config"
+                return (
+                    f"{self.path}: applying the new config failed in {name}: {exc!r}; "
+                    "kept the running config"
+                )
             done.append(callback)
         return None
 

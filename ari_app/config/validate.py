@@ -117,11 +117,14 @@ def _overflow(queue: Section, trunks: dict[str, TrunkConfig]) -> Overflow | None
         if len(trunks) == 1:
             trunk = next(iter(trunks))  # the only way out; the engine always gets a name
         elif not trunks:
-            sec.report.add(sec.at, f"{sec.path}: no trunk to dial out through: define one under 'trunks'")
+            sec.report.add(
+                sec.at, f"{sec.path}: no trunk to dial out through: define one under 'trunks'"
+            )
         else:
             sec.report.add(
                 sec.at,
-                f"{sec.path}: missing 'trunk': there are several ({', '.join(trunks)}), say which one",
+                f"{sec.path}: missing 'trunk': there are several ({', '.join(trunks)}), "
+                "say which one",
             )
     return Overflow(after=after or 0.0, numbers=numbers, trunk=trunk)
 
@@ -149,7 +152,9 @@ def _tiers(sec: Section, default: tuple[int, ...]) -> tuple[int, ...]:
     return tiers
 
 
-def _queue(name: str, sec: Section, defaults: Defaults, trunks: dict[str, TrunkConfig]) -> QueueConfig:
+def _queue(
+    name: str, sec: Section, defaults: Defaults, trunks: dict[str, TrunkConfig]
+) -> QueueConfig:
     d = _model_defaults(QueueConfig) | {k: getattr(defaults, k) for k in INHERITED}
     empty_action = sec.get("empty_action", _exit_action, d["empty_action"])
     if empty_action is ExitAction.TRANSFER:
@@ -194,7 +199,8 @@ def _membership(
         where = f"{sec.where('queues')}[{index}]"
         queue = queues.get(queue_name)
         if queue is None:
-            sec.report.add(pos, f"{where}: unknown queue '{queue_name}'{suggest(queue_name, queues)}")
+            hint = suggest(queue_name, queues)
+            sec.report.add(pos, f"{where}: unknown queue '{queue_name}'{hint}")
             continue
         if queue_name in chosen:
             sec.report.add(pos, f"{where}: queue '{queue_name}' is listed twice")
@@ -226,13 +232,16 @@ def _operators(
     operators: dict[str, OperatorConfig] = {}
     extensions: dict[str, tuple[str, Pos]] = {}
     for login, sec in top.named("operators", OPERATOR_KEYS, "operator"):
-        ext = sec.require("extension", checks.extension, "the operator's phone extension, like 1001")
+        ext = sec.require(
+            "extension", checks.extension, "the operator's phone extension, like 1001"
+        )
         if ext is not None:
             if ext in extensions:
                 first, (line, col) = extensions[ext]
                 sec.fail(
                     "extension",
-                    f"extension {ext} is already used by operator '{first}' (line {line}, col {col})",
+                    f"extension {ext} is already used by operator '{first}' "
+                    f"(line {line}, col {col})",
                 )
             else:
                 extensions[ext] = (login, sec.value_pos("extension"))
