@@ -40,9 +40,10 @@ def main(path: str, tag: str) -> None:
     while True:
         call_id = f"{tag}-{n}"
         slots.acquire()
-        store.upsert_call(
-            {"id": call_id, "direction": "inbound", "queue": "sales", "caller_number": "+74950000000"}
-        ).add_done_callback(report(lambda _, call_id=call_id: f"call {call_id}"))
+        call = {"id": call_id, "direction": "inbound", "queue": "sales", "caller_number": "+7"}
+        store.upsert_call(call).add_done_callback(
+            report(lambda _, call_id=call_id: f"call {call_id}")
+        )
         slots.acquire()
         store.append_event(call_id, "enqueued", {"n": n, "tag": tag}).add_done_callback(
             report(lambda event_id: f"event {event_id}")

@@ -88,10 +88,11 @@ def test_sigkill_at_random_moments_loses_no_committed_row(tmp_path: Path) -> Non
         assert child.proc.returncode == -signal.SIGKILL, child.stderr()
         failed = [line for line in child.lines if line.startswith("failed")]
         assert not failed, f"seed {seed}: writes failed: {failed[:3]}"
-        round_calls = {line.split(" ", 1)[1] for line in child.lines if line.startswith("call ")}
+        reported = [line.split(" ", 1) for line in child.lines]
+        round_calls = {value for kind, value in reported if kind == "call"}
         assert round_calls, f"seed {seed}: round {round_no} committed nothing before the kill"
         calls |= round_calls
-        events |= {int(line.split(" ", 1)[1]) for line in child.lines if line.startswith("event ")}
+        events |= {int(value) for kind, value in reported if kind == "event"}
 
     conn = sqlite3.connect(db_path)
     try:

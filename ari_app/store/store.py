@@ -13,7 +13,7 @@ either way.
 
 Close the store (``close()``/``aclose()`` or ``with``) to commit what is queued:
 its threads are daemons, so a process that exits without closing loses the
-writes still in the queue (never committed ones).
+writes still queued (never one that was reported committed).
 """
 
 from __future__ import annotations
@@ -72,7 +72,9 @@ class Store:
         self.path = Path(path)
         self._close_lock = threading.Lock()
         self._writer = Writer(
-            partial(open_writer, self.path, synchronous=synchronous, busy_timeout=busy_timeout),
+            partial(
+                open_writer, self.path, synchronous=synchronous, busy_timeout=busy_timeout
+            ),
             batch_size=batch_size,
             batch_wait=batch_wait,
         )
@@ -199,7 +201,9 @@ class Store:
     def read_blocking(self, fn: ReadFn[T], timeout: float | None = None) -> T:
         """``read`` for synchronous callers such as the CLI (not on the loop)."""
         if _on_event_loop():
-            raise RuntimeError("Store.read_blocking() would block the event loop; await read()")
+            raise RuntimeError(
+                "Store.read_blocking() would block the event loop; await read()"
+            )
         return self._reader.submit(fn).result(timeout)
 
     def query(
