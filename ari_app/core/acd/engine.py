@@ -323,6 +323,7 @@ class Engine:
             out += self._withdraw_offer(op, "operator paused")
         op.reason = reason
         self._set_status(op, PAUSED)
+        self._make_unavailable(op)  # a READY operator is listed as free in their queues
         out.append(OperatorState(login, PAUSED, reason))
         return out
 
