@@ -386,6 +386,9 @@ class Engine:
             if kind is TimerKind.RING_GUARD:
                 op = self._ops.get(key)
                 if op is not None and op.status is RINGING and op.token == token and op.ringing:
+                    # The controller never reported this ring: stop it (the leg may be
+                    # stuck somewhere) and treat it as a miss.
+                    out.append(CancelOffer(op.ringing, op.login, "ring timeout"))
                     out += self.offer_not_answered(op.ringing, op.login)
                 continue
             call = self._calls.get(key)
