@@ -240,9 +240,10 @@ class Engine:
             op.ringing = None
             q = self._queues.get(call.queue) if call else None
             limit = q.cfg.auto_pause_after if q else 0
-            if failed and op.registered:
-                op.registered = False
-                self._staffing_changed(op, -1)
+            if failed:  # the phone, not the operator: never a miss
+                if op.registered:
+                    op.registered = False
+                    self._staffing_changed(op, -1)
             elif not rejected:
                 op.misses += 1
             if limit and op.misses >= limit:
