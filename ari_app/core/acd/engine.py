@@ -236,6 +236,7 @@ class Engine:
         op = self._op(login)
         call = self._calls.get(call_id)
         out: list[Decision] = []
+        went_off_shift = False
         if op.status is RINGING and op.ringing == call_id:
             op.ringing = None
             q = self._queues.get(call.queue) if call else None
@@ -244,6 +245,7 @@ class Engine:
                 if op.registered:
                     op.registered = False
                     self._staffing_changed(op, -1)
+                    went_off_shift = True
             elif not rejected:
                 op.misses += 1
             if limit and op.misses >= limit:
@@ -264,10 +266,11 @@ class Engine:
                 call.sticky_until = now  # the own operator didn't pick up: anyone may
                 self._unstick(call)
             out += self._match_call(call, q, now)
+            out += self._leave_if_alone(call, q, now)
         if op.status is READY:
             out += self._operator_free(op, now)
-        if failed:
-            out += self._leave_if_empty(op, now)
+        if went_off_shift:
+            out += self._off_shift(op, now)
         return out
 
     # ------------------------------------------------------------ operators in
@@ -354,7 +357,7 @@ class Engine:
         self._staffing_changed(op, +1 if registered else -1)
         if not registered:
             self._make_unavailable(op)
-            return self._leave_if_empty(op, now)
+            return self._off_shift(op, now)
         if op.status is READY:
             return self._operator_free(op, now)
         return []
@@ -416,6 +419,7 @@ class Engine:
                 if kind is TimerKind.STICKY_END:
                     self._unstick(call)
                 out += self._match_call(call, q, now)
+                out += self._leave_if_alone(call, q, now)
         return out
 
     # ----------------------------------------------------------- config in
@@ -689,11 +693,7 @@ class Engine:
         self._set_status(op, LOGGED_OUT)
         if was_on_shift:
             self._staffing_changed(op, -1)
-        out: list[Decision] = [OperatorState(op.login, LOGGED_OUT)]
-        for cid in list(op.sticky_calls):  # their own callers may go to anyone now
-            call = self._calls[cid]
-            out += self._match_call(call, self._queues[call.queue], now)
-        return out + self._leave_if_empty(op, now)
+        return [OperatorState(op.login, LOGGED_OUT), *self._off_shift(op, now)]
 
     def _finish_waiting(self, call: Call, outcome: Outcome, reason: str, now: float) -> list[Decision]:
         q = self._queues[call.queue]
@@ -713,6 +713,17 @@ class Engine:
             del self._queues[q.name]
         return out
 
+    def _off_shift(self, op: Operator, now: float) -> list[Decision]:
+        """``op`` stopped staffing (logged out, phone gone): their own callers may go to
+        anyone now, and queues nobody staffs any more lose their callers if they say so."""
+        out: list[Decision] = []
+        for cid in list(op.sticky_calls):
+            call = self._calls[cid]
+            q = self._queues[call.queue]
+            out += self._match_call(call, q, now)
+            out += self._leave_if_alone(call, q, now)
+        return out + self._leave_if_empty(op, now)
+
     def _leave_if_empty(self, op: Operator, now: float) -> list[Decision]:
         out: list[Decision] = []
         for qname in op.levels:
@@ -727,13 +738,23 @@ class Engine:
             return []
         out: list[Decision] = []
         for call in list(q.in_order()):
-            if call.offered_to:
-                continue
-            if call.sticky is not None and now < call.sticky_until and self._ops[call.sticky].on_shift:
-                continue
-            out.append(NobodyOnShift(call.id, q.name, q.cfg.empty_action))
-            out += self._finish_waiting(call, Outcome.NOBODY_ON_SHIFT, "nobody on shift", now)
+            out += self._leave_if_alone(call, q, now)
         return out
+
+    def _leave_if_alone(self, call: Call, q: Queue, now: float) -> list[Decision]:
+        """A caller of a queue nobody staffs, not ringing anyone and with no own operator
+        on shift to wait for, leaves if the queue says so (``leave_when_empty``).
+
+        Checked when the queue loses its last operator, and whenever one of its callers
+        loses a chance it was waiting on (a ring that failed, a sticky window ending)."""
+        if q.staffed or not q.cfg.leave_when_empty or call.phase is not WAITING or call.offered_to:
+            return []
+        if call.sticky is not None and now < call.sticky_until and self._ops[call.sticky].on_shift:
+            return []
+        return [
+            NobodyOnShift(call.id, q.name, q.cfg.empty_action),
+            *self._finish_waiting(call, Outcome.NOBODY_ON_SHIFT, "nobody on shift", now),
+        ]
 
     def _unstick(self, call: Call) -> None:
         if call.sticky is not None:
