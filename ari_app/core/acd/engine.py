@@ -541,7 +541,7 @@ class Engine:
                 ok = own.available and own.login not in call.offered_to
                 return [own] if ok and call.skipped.get(own.login, 0.0) <= now else []
         tiered = q.cfg.strategy is Strategy.SKILL_TIERS
-        waited = now - call.enqueued_at
+        at = call.enqueued_at
         skipped = call.skipped
         offered = call.offered_to
         ops = self._ops
@@ -549,7 +549,9 @@ class Engine:
         for login in q.available:
             if login in offered or (skipped and skipped.get(login, 0.0) > now):
                 continue
-            if tiered and self._tier_wait(q, q.members[login]) > waited:
+            # Same sum as the ESCALATE timer's due time, so the timer always finds the
+            # tier open (``now - at < wait`` can be off by a rounding error).
+            if tiered and now < at + self._tier_wait(q, q.members[login]):
                 continue
             cands.append(ops[login])
         return cands
@@ -615,7 +617,7 @@ class Engine:
             if call.sticky is not None and call.sticky != login and now < call.sticky_until:
                 if ops[call.sticky].on_shift:
                     continue
-            if tier_wait and now - call.enqueued_at < tier_wait:
+            if tier_wait and now < call.enqueued_at + tier_wait:
                 continue
             return call
         return None
