@@ -131,16 +131,16 @@ class Engine:
         timers = self._timers
         if own is not None:
             own.sticky_calls[call_id] = None
-            timers.add(call.sticky_until, TimerKind.STICKY_END, call_id)
+            timers.add(call.sticky_until, TimerKind.STICKY_END, call_id, seq)
         if cfg.strategy is Strategy.SKILL_TIERS and cfg.escalate_after > 0:
             for tier in range(1, len(cfg.tiers) + 1):
-                timers.add(at + tier * cfg.escalate_after, TimerKind.ESCALATE, call_id)
+                timers.add(at + tier * cfg.escalate_after, TimerKind.ESCALATE, call_id, seq)
         if cfg.overflow is not None:
-            timers.add(at + cfg.overflow.after, TimerKind.OVERFLOW, call_id)
+            timers.add(at + cfg.overflow.after, TimerKind.OVERFLOW, call_id, seq)
         if cfg.max_wait is not None:
-            timers.add(at + cfg.max_wait.after, TimerKind.MAX_WAIT, call_id)
+            timers.add(at + cfg.max_wait.after, TimerKind.MAX_WAIT, call_id, seq)
         if cfg.announce_every > 0:
-            timers.add(now + cfg.announce_every, TimerKind.ANNOUNCE, call_id)
+            timers.add(now + cfg.announce_every, TimerKind.ANNOUNCE, call_id, seq)
         out = self._match_call(call, q, now)
         if not out and cfg.announce_every > 0:
             out.append(self._announce(call, q, now))
@@ -261,7 +261,7 @@ class Engine:
             call.offered_to.discard(login)
             retry_at = now + q.cfg.ring_timeout
             call.skipped[login] = retry_at
-            self._timers.add(retry_at, TimerKind.RETRY, call_id)
+            self._timers.add(retry_at, TimerKind.RETRY, call_id, call.seq)
             if call.sticky == login:
                 call.sticky_until = now  # the own operator didn't pick up: anyone may
                 self._unstick(call)
@@ -396,15 +396,15 @@ class Engine:
                     out += self.offer_not_answered(op.ringing, op.login)
                 continue
             call = self._calls.get(key)
-            if call is None or call.phase is not WAITING:
-                continue
+            if call is None or call.phase is not WAITING or call.seq != token:
+                continue  # gone, answered, or a later call under the same id
             q = self._queues[call.queue]
             if kind is TimerKind.ANNOUNCE:
                 if not call.offered_to:
                     out.append(self._announce(call, q, now))
                 every = q.cfg.announce_every
                 if every > 0:  # a late tick must not make a burst of announcements
-                    timers.add(max(due + every, now + every / 2), TimerKind.ANNOUNCE, key)
+                    timers.add(max(due + every, now + every / 2), TimerKind.ANNOUNCE, key, token)
             elif kind is TimerKind.OVERFLOW:
                 ov = q.cfg.overflow
                 if ov is not None and not call.overflowed:

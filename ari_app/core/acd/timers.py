@@ -23,7 +23,8 @@ class TimerKind(enum.IntEnum):
     RETRY = 8  # a missed operator may be offered the call again
 
 
-Timer = tuple[float, int, TimerKind, str, int]  # due, seq, kind, key (call id or login), token
+# due, seq, kind, key (call id or login), token (the call's seq, or the operator's state token)
+Timer = tuple[float, int, TimerKind, str, int]
 
 
 class Timers:
