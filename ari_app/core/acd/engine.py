@@ -180,12 +180,13 @@ class Engine:
         op = self._ops.get(call.operator or "")
         if op is None or op.call != call_id:
             return out
-        q = self._queues[call.queue]
+        q = self._queues.get(call.queue)  # None: removed from the config and drained since
+        wrapup = q.cfg.wrapup if q is not None else self.config.defaults.wrapup
         op.talk = now - (call.answered_at or now)
         op.wrapup_started = now
         self._set_status(op, WRAPUP)
-        if q.cfg.wrapup > 0:
-            op.wrapup_until = now + q.cfg.wrapup
+        if wrapup > 0:
+            op.wrapup_until = now + wrapup
             self._timers.add(op.wrapup_until, TimerKind.WRAPUP_END, op.login, op.token)
             out.append(OperatorState(op.login, WRAPUP))
         else:
@@ -211,6 +212,7 @@ class Engine:
         others = list(call.offered_to)
         call.offered_to.clear()
         q.remove(call)
+        self._drop_if_drained(q)
         self._unstick(call)
         call.phase = CONNECTED
         call.operator = login
@@ -454,6 +456,11 @@ class Engine:
             if op is None:
                 self._ops[login] = Operator(login, levels)
             else:
+                # A removed queue drains: whoever served it keeps serving its callers.
+                for qn, level in op.levels.items():
+                    old = self._queues.get(qn)
+                    if qn not in levels and old is not None and old.draining:
+                        levels[qn] = level
                 op.levels = levels
         removed = [op for login, op in self._ops.items() if login not in config.operators]
         for op in removed:
@@ -461,8 +468,8 @@ class Engine:
         self._rebuild_membership(config)
         for op in removed:
             out += self.logout(op.login)
-        for name in [n for n, q in self._queues.items() if q.draining and q.size == 0]:
-            del self._queues[name]
+        for q in list(self._queues.values()):
+            self._drop_if_drained(q)
         for call in self._calls.values():
             if call.phase is WAITING:
                 q = self._queues[call.queue]
@@ -711,9 +718,15 @@ class Engine:
         out.append(Finished(call.id, q.name, outcome))
         for login in offered:
             out += self._release_ringing(self._ops[login], now)
-        if q.draining and q.size == 0:
-            del self._queues[q.name]
+        self._drop_if_drained(q)
         return out
+
+    def _drop_if_drained(self, q: Queue) -> None:
+        """A queue removed from the config goes away once its last caller has left it."""
+        if q.draining and q.size == 0 and self._queues.get(q.name) is q:
+            del self._queues[q.name]
+            for login in q.members:
+                self._ops[login].levels.pop(q.name, None)
 
     def _off_shift(self, op: Operator, now: float) -> list[Decision]:
         """``op`` stopped staffing (logged out, phone gone): their own callers may go to
