@@ -741,9 +741,9 @@ class Engine:
 
     def _leave_if_empty(self, op: Operator, now: float) -> list[Decision]:
         out: list[Decision] = []
-        for qname in op.levels:
-            q = self._queues[qname]
-            if q.staffed == 0:
+        for qname in list(op.levels):  # a drained queue leaves op.levels on the way
+            q = self._queues.get(qname)
+            if q is not None and q.staffed == 0:
                 out += self._empty_queue(q, now)
         return out
 
