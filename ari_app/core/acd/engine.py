@@ -250,7 +250,9 @@ class Engine:
                     went_off_shift = True
             elif not rejected:
                 op.misses += 1
-            if limit and op.misses >= limit:
+            # Only a miss can pause: a refusal must not trip a count that a queue with
+            # a higher limit left standing (misses run across queues).
+            if limit and not (failed or rejected) and op.misses >= limit:
                 reason = f"missed {op.misses} calls in a row"
                 op.misses = 0
                 op.reason = reason
