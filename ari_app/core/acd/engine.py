@@ -677,7 +677,9 @@ class Engine:
         self._set_status(op, PAUSED)  # not available while the call is re-matched
         if call is not None and call.phase is WAITING:
             call.offered_to.discard(op.login)
-            out += self._match_call(call, self._queues[call.queue], now)
+            q = self._queues[call.queue]
+            out += self._match_call(call, q, now)
+            out += self._leave_if_alone(call, q, now)
         return out
 
     def _end_wrapup(self, op: Operator, now: float) -> list[Decision]:
