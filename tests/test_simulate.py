@@ -276,18 +276,14 @@ def test_ewt_ours_beats_app_queue_on_a_busy_small_team() -> None:
         assert e.mae_switchboard < 0.85 * e.mae_app_queue
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Engine._ewt floors a busy operator's remaining time at 0.3·AHT: with 40 operators "
-    "one frees up every AHT/40 s, yet callers at positions 1..k all hear >= 0.3·AHT (over-estimate "
-    "~+20 s). When the estimator is fixed this passes: drop the xfail.",
-)
+@pytest.mark.slow
 def test_ewt_large_group_short_waits() -> None:
     cfg = one_queue(40, wrapup=10)
     tr = QueueTraffic(760, HandleTime(170, 0.5, "lognormal"), patience=120, answer_delay=2)
     e = simulate(cfg, SimParams({"q": tr}, hours=4, seed=1)).total.ewt
     print(f"\n40 operators: EWT MAE switchboard {e.mae_switchboard:.1f} s, app_queue {e.mae_app_queue:.1f} s")
-    assert e.mae_switchboard <= e.mae_app_queue
+    assert e.announcements > 200
+    assert e.mae_switchboard < 0.75 * e.mae_app_queue
 
 
 # --------------------------------------------------------------- planning

@@ -43,7 +43,7 @@ from ari_app.core.acd.decisions import (
     Outcome,
     Overflow,
 )
-from ari_app.core.acd.ewt import estimate_wait
+from ari_app.core.acd.ewt import Server, estimate_wait
 from ari_app.core.acd.state import Call, CallPhase, Operator, Queue
 from ari_app.core.acd.timers import TimerKind, Timers
 
@@ -184,6 +184,8 @@ class Engine:
         wrapup = q.cfg.wrapup if q is not None else self.config.defaults.wrapup
         op.talk = now - (call.answered_at or now)
         op.wrapup_started = now
+        if q is not None and q.talk is not None:
+            q.talk.add(op.talk)
         self._set_status(op, WRAPUP)
         if wrapup > 0:
             op.wrapup_until = now + wrapup
@@ -223,6 +225,7 @@ class Engine:
         op.misses = 0
         op.calls_taken[q.name] = op.calls_taken.get(q.name, 0) + 1
         self._set_status(op, ON_CALL)
+        q.waits.add(now - call.enqueued_at, False)
         out = [Connect(call_id, login, q.name, now - call.enqueued_at)]
         for other in others:
             out.append(CancelOffer(call_id, other, "answered elsewhere"))
@@ -446,8 +449,9 @@ class Engine:
                 q.cfg = qc
                 q.bonus = qc.priority * step
                 q.draining = False
-                assert q.handle is not None
+                assert q.handle is not None and q.talk is not None
                 q.handle.prior = qc.expected_handle_time
+                q.talk.prior = max(qc.expected_handle_time - qc.wrapup, 1.0)
         for name, q in self._queues.items():
             if name not in config.queues:
                 q.draining = True
@@ -720,6 +724,8 @@ class Engine:
         for login in offered:
             out.append(CancelOffer(call.id, login, reason))
         out.append(Finished(call.id, q.name, outcome))
+        if outcome is Outcome.ABANDONED:
+            q.waits.add(now - call.enqueued_at, True)
         for login in offered:
             out += self._release_ringing(self._ops[login], now)
         self._drop_if_drained(q)
@@ -824,26 +830,36 @@ class Engine:
         return Announce(call.id, q.name, q.position(call), known, q.cfg.language)
 
     def _ewt(self, call: Call, q: Queue, now: float) -> float:
-        assert q.handle is not None
-        aht = q.handle.mean
-        free_in: list[tuple[float, float]] = []
-        for login in q.members:
+        """Expected wait of ``call``: what each member is doing now, played forward."""
+        assert q.talk is not None
+        talk = q.talk
+        tiered = q.cfg.strategy is Strategy.SKILL_TIERS
+        waited = now - call.enqueued_at
+        queues, calls = self._queues, self._calls
+        servers: list[Server] = []
+        for login, level in q.members.items():
             op = self._ops[login]
-            if not op.on_shift or op.status is PAUSED or op.pending is not None:
-                continue
             status = op.status
-            if status is READY:
-                t = 0.0
+            if not op.on_shift or status is PAUSED or op.pending is not None:
+                continue
+            waiting_all = sum(queues[n].size for n in op.levels if n in queues)
+            share = q.size / waiting_all if waiting_all else 1.0
+            floor = max(self._tier_wait(q, level) - waited, 0.0) if tiered else 0.0
+            if status is ON_CALL:
+                current = calls.get(op.call or "")
+                answered = current.answered_at if current is not None else None
+                # The rest of *their* call follows that call's queue's talk times.
+                theirs = queues.get(op.call_queue or "")
+                stats = theirs.talk if theirs is not None and theirs.talk is not None else talk
+                rest = stats.rest(now - answered if answered is not None else 0.0)
+                servers.append(Server(None, rest, share, floor))
             elif status is WRAPUP:
-                t = op.wrapup_until - now
-            elif status is ON_CALL:
-                answered = self._calls[op.call].answered_at if op.call in self._calls else now
-                t = max(aht - (now - (answered or now)), 0.3 * aht)
-            else:  # RINGING: most likely about to take the call it rings for
-                t = aht
-            waiting_elsewhere = sum(self._queues[n].size for n in op.levels)
-            free_in.append((t, q.size / waiting_elsewhere if waiting_elsewhere else 1.0))
-        return estimate_wait(q.position(call), free_in, aht)
+                servers.append(Server(op.wrapup_until - now, 0.0, share, floor))
+            else:  # READY (held back by tiers or a skip) or RINGING for a caller ahead
+                servers.append(Server(0.0, 0.0, share, floor))
+        return estimate_wait(
+            q.position(call), servers, talk=talk.mean, wrapup=q.cfg.wrapup, abandon_rate=q.waits.rate
+        )
 
     def _op(self, login: str) -> Operator:
         op = self._ops.get(login)

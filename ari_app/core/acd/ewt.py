@@ -2,52 +2,116 @@
 
 app_queue announces ``holdtime - waited`` where ``holdtime`` is an EWMA
 ``(3·old + new)/4`` of past callers' waits: the 1st and the 20th caller in line hear
-the same figure. Ours asks when the operator serving *this* caller will be free:
-the caller at position p is answered at the p-th moment an operator of the queue frees
-up, given what each operator is doing now and the queue's observed handle time.
+the same figure. Ours asks when *this* caller's operator will be free: it plays the
+queue forward in expectation from what each operator is doing now.
+
+- A free operator, or one ringing for a caller ahead, frees a place at once; one in
+  wrap-up when the wrap-up ends (both known exactly).
+- Talking operators race: each finishes at the rate 1/(expected rest of its call),
+  where the rest comes from the queue's observed talk times given how long the call
+  has lasted already (a call near the usual length is likely to end soon). The race is
+  run as a fluid: hazard accumulates between events, so a place freed during another
+  operator's wrap-up is not lost.
+- Every operator who frees a place takes the next caller and joins the race again.
+- Callers ahead hang up at the queue's observed abandonment rate, which moves us up.
+- An operator shared with other queues gives this queue only ``share`` of their frees.
+
+Checked against the simulator: on the same traffic our mean absolute error is well
+below app_queue's for small busy teams and large fast ones alike (see tests).
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+import math
+from dataclasses import dataclass
+
+_MIN_SECONDS = 0.5  # shortest expected talk we race with (avoids infinite rates)
+_MAX_STEPS = 20_000  # beyond this many simulated frees, finish in closed form
 
 
-def estimate_wait(position: int, free_in: Iterable[tuple[float, float]], handle_time: float) -> float:
-    """Seconds until the caller at ``position`` (1-based) is likely answered.
+@dataclass(frozen=True, slots=True)
+class Server:
+    """One operator serving the queue, as the estimator sees them.
 
-    ``free_in`` has one ``(seconds_until_free, share)`` per operator serving the queue
-    and not paused: 0 for a free operator, the expected rest of the call or wrap-up for
-    a busy one. ``share`` (0..1] is the part of that operator's time this queue gets
-    when they also serve other queues with waiting callers. Returns ``inf`` when
-    nobody serves the queue.
+    ``free_in`` is known (seconds until free: 0 when free or ringing, the rest of the
+    wrap-up) or None while talking; then ``talk_left`` is the expected rest of the call.
+    ``not_before`` delays them for this caller (skill tiers not yet reached).
     """
-    if position < 1:
-        position = 1
-    heap: list[tuple[float, float]] = []
+
+    free_in: float | None
+    talk_left: float = 0.0
+    share: float = 1.0
+    not_before: float = 0.0
+
+
+def estimate_wait(
+    position: int,
+    servers: list[Server],
+    *,
+    talk: float,
+    wrapup: float,
+    abandon_rate: float = 0.0,
+) -> float:
+    """Expected seconds until the caller at ``position`` (1-based) is answered.
+
+    ``talk`` is the mean talk time of a new call, ``wrapup`` the queue's wrap-up,
+    ``abandon_rate`` the hang-ups per second of waiting observed among callers.
+    Returns ``inf`` when nobody serves the queue.
+    """
+    shares: list[float] = []
+    floors: list[float] = []
+    pending: list[tuple[float, int]] = []  # (time a place is freed, server)
+    racers: list[tuple[float, int]] = []  # (expected rest of talk, server)
     rate = 0.0
-    for t, share in free_in:
-        if share <= 0:
+    for s in servers:
+        if s.share <= 0:
             continue
-        # An operator shared with other queues takes this queue's next caller only
-        # now and then: stretch the gaps between their completions accordingly.
-        step = handle_time / share
-        heap.append((max(t, 0.0), step))
-        rate += 1.0 / step
-    if not heap:
-        return float("inf")
-    heapq.heapify(heap)
-    first_round = min(position, len(heap))
-    t = 0.0
-    for _ in range(first_round):
-        t, step = heapq.heappop(heap)
-        heapq.heappush(heap, (t + step, step))
-    remaining = position - first_round
-    if remaining == 0:
-        return t
-    # Past the first round every operator is in steady rotation: completions arrive
-    # at the combined rate, so the rest of the line moves at that pace.
-    return t + remaining / rate
+        i = len(shares)
+        shares.append(s.share)
+        floors.append(s.not_before)
+        if s.free_in is not None:
+            pending.append((max(s.free_in, 0.0), i))
+        else:
+            left = max(s.talk_left, _MIN_SECONDS)
+            racers.append((left, i))
+            rate += 1.0 / left
+    if not shares:
+        return math.inf
+    heapq.heapify(pending)
+    heapq.heapify(racers)
+    fresh = max(talk, _MIN_SECONDS)
+    need = float(max(position, 1))  # places still to be freed, ours included
+    t = progress = 0.0
+    for _ in range(_MAX_STEPS):
+        next_race = t + (1.0 - progress) / rate if racers else math.inf
+        if pending and pending[0][0] <= next_race:
+            when, i = heapq.heappop(pending)
+            if when > t:
+                progress += rate * (when - t)
+                need = _abandon(need, abandon_rate, when - t)
+                t = when
+            need -= shares[i]
+            if need <= 1e-9:
+                return max(t, floors[i])
+            heapq.heappush(racers, (fresh, i))
+            rate += 1.0 / fresh
+        else:
+            need = _abandon(need, abandon_rate, next_race - t)
+            t = next_race
+            progress = 0.0
+            left, i = heapq.heappop(racers)
+            rate = rate - 1.0 / left if racers else 0.0
+            heapq.heappush(pending, (t + wrapup, i))
+    # A very long line: the rest moves at the steady pace of all operators together.
+    return t + need * (fresh + wrapup) / sum(shares)
+
+
+def _abandon(need: float, rate: float, dt: float) -> float:
+    """Callers ahead of us (``need - 1`` places) hang up at ``rate`` during ``dt``."""
+    if rate <= 0.0 or need <= 1.0:
+        return need
+    return 1.0 + (need - 1.0) * math.exp(-rate * dt)
 
 
 class AppQueueEwt:

@@ -6,6 +6,7 @@ engine mutates them; everything outside reads snapshots through the engine's API
 
 from __future__ import annotations
 
+import bisect
 import enum
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
@@ -96,6 +97,80 @@ class HandleTimes:
         return (self.prior * self.PRIOR_WEIGHT + self.total) / (self.PRIOR_WEIGHT + n)
 
 
+class TalkTimes:
+    """Observed talk times of one queue: their mean, and the expected rest of a call
+    that has lasted ``elapsed`` seconds already (the empirical mean residual life)."""
+
+    __slots__ = ("prior", "recent", "ordered", "_suffix")
+
+    PRIOR_WEIGHT = 5
+    MIN_SAMPLES = 20  # below this, assume the rest is the mean minus what has passed
+
+    def __init__(self, prior: float, keep: int = 200) -> None:
+        self.prior = prior
+        self.recent: deque[float] = deque(maxlen=keep)
+        self.ordered: list[float] = []
+        self._suffix: list[float] | None = None
+
+    def add(self, seconds: float) -> None:
+        if len(self.recent) == self.recent.maxlen:
+            del self.ordered[bisect.bisect_left(self.ordered, self.recent[0])]
+        self.recent.append(seconds)
+        bisect.insort(self.ordered, seconds)
+        self._suffix = None
+
+    @property
+    def mean(self) -> float:
+        n = len(self.ordered)
+        return (self.prior * self.PRIOR_WEIGHT + sum(self.ordered)) / (self.PRIOR_WEIGHT + n)
+
+    def rest(self, elapsed: float) -> float:
+        """Expected seconds left in a call already ``elapsed`` seconds long."""
+        samples = self.ordered
+        if len(samples) < self.MIN_SAMPLES:
+            mean = self.mean
+            return max(mean - elapsed, mean / 2)
+        if self._suffix is None:
+            suffix = [0.0] * (len(samples) + 1)
+            for i in range(len(samples) - 1, -1, -1):
+                suffix[i] = suffix[i + 1] + samples[i]
+            self._suffix = suffix
+        i = bisect.bisect_right(samples, elapsed)
+        longer = len(samples) - i
+        if longer == 0:  # longer than every call seen lately: no data, guess half a call
+            return self.mean / 2
+        return (self._suffix[i] - elapsed * longer) / longer
+
+
+class AbandonRate:
+    """How readily this queue's callers hang up: hang-ups per second of waiting,
+    over the recent waits (answered or abandoned)."""
+
+    __slots__ = ("recent", "abandons", "waited")
+
+    MIN_SAMPLES = 20
+
+    def __init__(self, keep: int = 200) -> None:
+        self.recent: deque[tuple[float, bool]] = deque(maxlen=keep)
+        self.abandons = 0
+        self.waited = 0.0
+
+    def add(self, waited: float, abandoned: bool) -> None:
+        if len(self.recent) == self.recent.maxlen:
+            old_wait, old_abandoned = self.recent[0]
+            self.waited -= old_wait
+            self.abandons -= old_abandoned
+        self.recent.append((waited, abandoned))
+        self.waited += waited
+        self.abandons += abandoned
+
+    @property
+    def rate(self) -> float:
+        if len(self.recent) < self.MIN_SAMPLES or self.waited <= 0:
+            return 0.0
+        return self.abandons / self.waited
+
+
 @dataclass(eq=False)
 class Queue:
     """A queue's live state: who waits, who serves, who is free right now."""
@@ -111,11 +186,15 @@ class Queue:
     size: int = 0
     rr_last: int = -1
     draining: bool = False  # removed from config; serves who already waits
-    handle: HandleTimes | None = None
+    handle: HandleTimes | None = None  # talk + wrap-up: AHT
+    talk: TalkTimes | None = None
+    waits: AbandonRate = field(default_factory=AbandonRate)
 
     def __post_init__(self) -> None:
         if self.handle is None:
             self.handle = HandleTimes(self.cfg.expected_handle_time)
+        if self.talk is None:
+            self.talk = TalkTimes(max(self.cfg.expected_handle_time - self.cfg.wrapup, 1.0))
 
     @property
     def name(self) -> str:
