@@ -195,10 +195,7 @@ class NaiveAcd:
         free = [m for m in self.members[queue] if status[m] == FREE]
         if not free:
             return []
-        login = self.choose(queue, free)
-        if self.strategy[queue] is Strategy.ROUND_ROBIN:
-            self.rr_last[queue] = self.index[queue][login]
-        return [self.offer(caller, login)]
+        return [self.offer(caller, self.choose(queue, free))]
 
     def ready(self, login: str) -> list[tuple]:
         """``login`` becomes ready (logged in, wrap-up over): re-run the global scan."""
@@ -270,6 +267,9 @@ class NaiveAcd:
         raise ValueError(f"the naive baseline does not model {strategy.value}")
 
     def offer(self, caller: list, login: str) -> tuple:
+        queue = caller[1]
+        if self.strategy[queue] is Strategy.ROUND_ROBIN and login in self.index[queue]:
+            self.rr_last[queue] = self.index[queue][login]  # round-robin remembers every offer
         caller[C_OFFERED] = True
         caller[C_OP] = login
         self.status[login] = RINGING

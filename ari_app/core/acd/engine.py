@@ -586,8 +586,6 @@ class Engine:
             chosen = min(cands, key=lambda op: (order.get(op.login, n) - last - 1) % n)
         else:  # RANDOM (RING_ALL never gets here)
             chosen = self._rng.choice(cands)
-        if strategy is Strategy.ROUND_ROBIN:
-            q.rr_last = q.order.get(chosen.login, q.rr_last)
         return chosen
 
     def _match_operator(self, op: Operator, now: float) -> list[Decision]:
@@ -649,6 +647,8 @@ class Engine:
 
     def _offer(self, call: Call, op: Operator, q: Queue, now: float, ring_all: bool) -> Offer:
         call.offered_to.add(op.login)
+        if q.cfg.strategy is Strategy.ROUND_ROBIN and op.login in q.order:
+            q.rr_last = q.order[op.login]  # every offer moves the round, whoever started it
         op.ringing = call.id
         self._set_status(op, RINGING)
         self._make_unavailable(op)
