@@ -12,7 +12,11 @@ set -euo pipefail
 
 # Debian packages the project needs at run or test time. Later issues add theirs
 # here (e.g. libportaudio2 for the softphone, asterisk sound files for the demo).
-APT_PACKAGES=()
+APT_PACKAGES=(
+    asterisk-core-sounds-en-wav   # pbxsim: real prompt durations (en)
+    asterisk-core-sounds-ru-wav   # pbxsim: real prompt durations (ru)
+    asterisk-moh-opsound-wav      # pbxsim: music on hold class "default"
+)
 
 MIN_PYTHON="3.11"
 PYTHON_CANDIDATES=(python3.13 python3.12 python3.11 python3)
