@@ -109,6 +109,7 @@ class ChannelHangupRequest:
     channel: ChannelSnapshot
     cause: int | None = None
     soft: bool = False
+    tech_cause: int | None = None  # SIP status that caused it (486 for busy), ARI ``tech_cause``
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +119,7 @@ class ChannelHungUp:
     channel: ChannelSnapshot
     cause: int
     cause_txt: str
+    tech_cause: int | None = None  # SIP status (480 no answer, 486 busy), ARI ``tech_cause``
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +146,7 @@ class DialState:
     caller: ChannelSnapshot | None
     peer: ChannelSnapshot
     status: str  # RINGING, PROGRESS, PROCEEDING
+    dialstring: str = ""  # ARI repeats the dialstring on every Dial event
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +154,27 @@ class DialEnd:
     caller: ChannelSnapshot | None
     peer: ChannelSnapshot
     status: str  # ANSWER, BUSY, NOANSWER, CANCEL, CONGESTION, CHANUNAVAIL
+    dialstring: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelHold:
+    """The channel was put on hold / taken off hold (ARI ChannelHold/ChannelUnhold,
+    AMI Hold/Unhold)."""
+
+    channel: ChannelSnapshot
+    held: bool
+    moh_class: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelMusicOnHold:
+    """Music on hold started/stopped on a channel, alone or as a member of a bridge with
+    music (AMI MusicOnHoldStart/Stop; ARI has no event for it)."""
+
+    channel: ChannelSnapshot
+    started: bool
+    moh_class: str = ""
 
 
 # --- bridges --------------------------------------------------------------------
@@ -250,6 +274,8 @@ Message = (
     | ChannelHangupRequest
     | ChannelHungUp
     | ChannelDtmf
+    | ChannelHold
+    | ChannelMusicOnHold
     | DialBegin
     | DialState
     | DialEnd
