@@ -93,12 +93,6 @@ def test_given_a_tier_not_open_yet_then_the_operator_takes_the_caller_no_sooner(
     assert ewt(1, [Server(0.0, not_before=15.0)]) == 15.0
 
 
-@pytest.mark.xfail(
-    reason="known EWT limitation: estimate_wait applies not_before only to the server that frees the last"
-    " place, in heap order, so a tier-held free operator listed first makes position 1 wait 100 s and"
-    " position 2 wait 0 s",
-    strict=False,
-)
 def test_given_a_tier_held_operator_and_a_free_one_then_the_first_caller_is_not_held_back() -> None:
     servers = [Server(0.0, not_before=100.0), free()]
 

@@ -82,18 +82,26 @@ def estimate_wait(
     heapq.heapify(racers)
     fresh = max(talk, _MIN_SECONDS)
     need = float(max(position, 1))  # places still to be freed, ours included
+    held = math.inf  # earliest time an operator not allowed to take us yet will
     t = progress = 0.0
     for _ in range(_MAX_STEPS):
         next_race = t + (1.0 - progress) / rate if racers else math.inf
+        if min(next_race, pending[0][0] if pending else math.inf) >= held:
+            return held
         if pending and pending[0][0] <= next_race:
             when, i = heapq.heappop(pending)
             if when > t:
                 progress += rate * (when - t)
                 need = _abandon(need, abandon_rate, when - t)
                 t = when
+            if need - shares[i] <= 1e-9 and floors[i] > t:
+                # Our turn, but this operator may not take us before its tier opens:
+                # it waits for us unless someone else frees up sooner.
+                held = min(held, floors[i])
+                continue
             need -= shares[i]
             if need <= 1e-9:
-                return max(t, floors[i])
+                return t
             heapq.heappush(racers, (fresh, i))
             rate += 1.0 / fresh
         else:
@@ -104,7 +112,7 @@ def estimate_wait(
             rate = rate - 1.0 / left if racers else 0.0
             heapq.heappush(pending, (t + wrapup, i))
     # A very long line: the rest moves at the steady pace of all operators together.
-    return t + need * (fresh + wrapup) / sum(shares)
+    return min(held, t + need * (fresh + wrapup) / sum(shares))
 
 
 def _abandon(need: float, rate: float, dt: float) -> float:
