@@ -840,6 +840,18 @@ def test_given_a_duplicate_call_id_then_enqueue_is_refused() -> None:
         eng.enqueue("c2", "no-such-queue")
 
 
+def test_given_nothing_time_based_then_there_is_no_deadline_and_matching_needs_no_tick() -> None:
+    eng, clock = one_queue("a", "b", ring_timeout=15)
+    logged_in(eng, "a")
+    assert eng.next_deadline() is None
+    assert eng.tick() == []
+
+    assert pairs(eng.enqueue("c1", "q"), Offer) == [("c1", "a")]  # at once, no tick
+    assert eng.next_deadline() == clock.now + 15 + eng.RING_GRACE  # only the ring guard
+    eng.enqueue("c2", "q")
+    assert pairs(logged_in(eng, "b"), Offer) == [("c2", "b")]  # at once, no tick
+
+
 def test_given_a_late_tick_then_announcements_do_not_come_in_a_burst() -> None:
     eng, clock = one_queue("a", announce_every=10)
     staffed_paused(eng)
