@@ -54,6 +54,10 @@ class BridgeSnapshot:
     channels: tuple[str, ...]
     creationtime: float
     video_mode: str = "talker"
+    # channels ARI does not list but AMI's BridgeNumChannels counts: the MOH announcer
+    # of a holding bridge with music, a bridge recorder (recorded: 2 in the mixing
+    # bridge with the caller and the Recorder/ARI channel)
+    internal_channels: int = 0
 
 
 @dataclass(frozen=True, slots=True)
