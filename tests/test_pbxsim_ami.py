@@ -641,3 +641,36 @@ def test_panoramisk_manager_logs_in_receives_events_and_pings() -> None:
             await ami.close()
 
     run(scenario())
+
+
+@needs_recordings
+def test_pjsip_show_contacts_has_the_recorded_shape() -> None:
+    entries = [json.loads(line) for line in open(TRANSCRIPTS / "05-ami-during-scenario-02.jsonl", encoding="utf-8")]
+    recorded = next(_raw_fields(e["raw"]) for e in entries
+                    if e["dir"] == "ami-in" and e["fields"] and e["fields"][0] == ["Event", "ContactList"])
+    expected = dict(recorded)
+
+    async def scenario() -> None:
+        the_bus, ami = await started()
+        try:
+            the_bus.publish(bus.ContactStatusChanged("1001", "sip:1001@127.0.0.1:5081", "NonQualified", "1001", 0,
+                                                     "pjsua2-agent-1001", 300), 1795317350.729259)
+            the_bus.publish(bus.ContactStatusChanged("1001", "sip:1001@127.0.0.1:5081", "Reachable", "1001", 603),
+                            1795317350.729431)
+            client = await Client.connect(ami.port)
+            await client.login(Events="off")
+            await client.send(("Action", "PJSIPShowContacts"), ("ActionID", "contacts-1"))
+            ack, contact, done = [await client.read() for _ in range(3)]
+            assert ack == [("Response", "Success"), ("ActionID", "contacts-1"), ("EventList", "start"),
+                           ("Message", "A listing of Contacts follows, presented as ContactList events")]
+            assert [k for k, _ in contact] == [k for k, _ in recorded]
+            got = dict(contact)
+            for key in ("ObjectName", "ViaAddr", "ViaPort", "Uri", "Endpoint", "Status", "RoundtripUsec", "UserAgent",
+                        "ExpirationTime", "QualifyTimeout"):
+                assert got[key] == expected[key], key
+            assert done == [("Event", "ContactListComplete"), ("ActionID", "contacts-1"), ("EventList", "Complete"),
+                            ("ListItems", "1")]
+        finally:
+            await ami.close()
+
+    run(scenario())

@@ -219,7 +219,8 @@ def _endpoint_list_fields(server: "AmiServer", endpoint: object, action_id: str,
                           names_by_id: dict[str, str]) -> list[tuple[str, str]]:
     name = endpoint.resource  # type: ignore[attr-defined]
     conf = server.endpoint_conf.get(name)
-    aors = tuple(getattr(conf, "aors", ()) or ())
+    contacts = list(server.view.endpoint_contacts(name))
+    aors = tuple(getattr(conf, "aors", ()) or ()) or tuple(dict.fromkeys(a for a, _ in contacts))
     auth = getattr(conf, "auth", None)
     fields: list[tuple[str, str]] = [("Event", "EndpointList")]
     if action_id:
@@ -232,7 +233,6 @@ def _endpoint_list_fields(server: "AmiServer", endpoint: object, action_id: str,
         ("Auths", auth or ""),
         ("OutboundAuths", ",".join(getattr(conf, "outbound_auths", ()) or ())),
     ]
-    contacts = list(server.view.endpoint_contacts(name))
     for aor in aors:
         listed = "".join(f"{c_aor}/{uri}," for c_aor, uri in contacts if c_aor == aor)
         fields.append(("Contacts", listed))
@@ -243,6 +243,69 @@ def _endpoint_list_fields(server: "AmiServer", endpoint: object, action_id: str,
     return fields
 
 
+async def pjsip_show_contacts(server: "AmiServer", session: "AmiSession", message: Message) -> bool:
+    """ContactList events with the recorded header set; registration details come
+    from the last ContactStatus the world published for the contact."""
+    action_id = message.action_id
+    contacts: list[tuple[str, str, str]] = []
+    for endpoint in sorted(server.view.endpoints(), key=lambda e: e.resource):
+        for aor, uri in server.view.endpoint_contacts(endpoint.resource):
+            contacts.append((endpoint.resource, aor, uri))
+    if not contacts:
+        session.send(error(message, "No Contacts found"))
+        return True
+    session.send(response("Success", action_id,
+                          "A listing of Contacts follows, presented as ContactList events", listflag="start"))
+    for endpoint_name, aor, uri in sorted(contacts, key=lambda c: (c[1], c[2])):
+        session.send(format_message(_contact_list_fields(server, endpoint_name, aor, uri, action_id)))
+    session.send(list_complete("ContactListComplete", action_id, len(contacts)))
+    return True
+
+
+def _contact_list_fields(server: "AmiServer", endpoint: str, aor: str, uri: str, action_id: str) -> list[tuple[str, str]]:
+    known = server.contact_status.get((aor, uri))
+    status, rtt, agent, expires = "Unknown", 0, "", 0
+    if known is not None:
+        seen, when = known
+        status, rtt, agent = seen.status, seen.roundtrip_usec, seen.user_agent
+        expires = seen.registration_expires
+        if 0 < expires < 1_000_000_000:  # seconds from the registration, not an epoch
+            expires = int(when) + expires
+    host, port = _uri_host_port(uri)
+    fields: list[tuple[str, str]] = [("Event", "ContactList")]
+    if action_id:
+        fields.append(("ActionID", action_id))
+    fields += [
+        ("ObjectType", "contact"),
+        ("ObjectName", f"{aor};@{hashlib.md5(uri.encode()).hexdigest()}"),  # location.c names contacts so
+        ("ViaAddr", host),
+        ("QualifyTimeout", "3.000000"),
+        ("Qualify2xxOnly", "false"),
+        ("CallId", ""),
+        ("RegServer", ""),
+        ("PruneOnBoot", "no"),
+        ("Path", ""),
+        ("Endpoint", endpoint),
+        ("ViaPort", port),
+        ("AuthenticateQualify", "no"),
+        ("Uri", uri),
+        ("QualifyFrequency", "0" if status == "NonQualified" else "30"),
+        ("UserAgent", agent),
+        ("ExpirationTime", str(expires)),
+        ("OutboundProxy", ""),
+        ("Status", status),
+        ("RoundtripUsec", str(rtt)),
+    ]
+    return fields
+
+
+def _uri_host_port(uri: str) -> tuple[str, str]:
+    rest = uri.split(":", 1)[1] if ":" in uri else uri
+    rest = rest.split("@", 1)[-1].split(";", 1)[0].strip("<>")
+    host, _, port = rest.rpartition(":") if rest.count(":") == 1 else (rest, "", "")
+    return (host or rest), (port or "5060")
+
+
 ACTIONS: dict[str, tuple[int, Handler]] = {
     "login": (0, login),
     "challenge": (0, challenge),
@@ -251,4 +314,5 @@ ACTIONS: dict[str, tuple[int, Handler]] = {
     "events": (0, events),
     "coreshowchannels": (perms.SYSTEM | perms.REPORTING, core_show_channels),
     "pjsipshowendpoints": (perms.SYSTEM, pjsip_show_endpoints),
+    "pjsipshowcontacts": (perms.SYSTEM, pjsip_show_contacts),
 }

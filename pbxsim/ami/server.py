@@ -109,6 +109,8 @@ class AmiServer:
         self.started = clock()
         self.sessions: set[AmiSession] = set()
         self._translator = EventTranslator()
+        # last ContactStatus seen per (aor, uri): PJSIPShowContacts reports it
+        self.contact_status: dict[tuple[str, str], tuple[bus.ContactStatusChanged, float]] = {}
         self._server: asyncio.base_events.Server | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -149,8 +151,34 @@ class AmiServer:
     # --- events -------------------------------------------------------------------
 
     def _on_bus(self, message: bus.Message, timestamp: float) -> None:
+        if isinstance(message, bus.ContactStatusChanged):
+            self._remember_contact(message, timestamp)
         for event in self._translator.translate(message, timestamp):
             self.broadcast(event)
+
+    def _remember_contact(self, message: bus.ContactStatusChanged, timestamp: float) -> None:
+        """Merge a ContactStatus into what is known of the contact: reachability
+        changes keep the registration data (user agent, expiry) seen before."""
+        key = (message.aor, message.uri)
+        if message.status == "Removed":
+            self.contact_status.pop(key, None)
+            return
+        previous = self.contact_status.get(key)
+        if previous is None:
+            self.contact_status[key] = (message, timestamp)
+            return
+        before, registered_at = previous
+        registration = message.status in ("Created", "Updated")
+        expires, when = (message.registration_expires, timestamp) if message.registration_expires else (
+            before.registration_expires, registered_at)
+        self.contact_status[key] = (bus.ContactStatusChanged(
+            message.aor, message.uri,
+            before.status if registration else message.status,
+            message.endpoint,
+            (message.roundtrip_usec or before.roundtrip_usec) if registration else message.roundtrip_usec,
+            message.user_agent or before.user_agent,
+            expires,
+        ), when)
 
     def broadcast(self, event: AmiEvent) -> None:
         """Write ``event`` to every session entitled to it (encoded once)."""
