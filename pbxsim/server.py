@@ -1,0 +1,265 @@
+"""The composition root: one ``PbxSim`` = the world + ARI (HTTP/WebSocket) + AMI +
+the control API, on loopback, configured from ``asterisk_etc/``.
+
+    async with PbxSim("asterisk_etc", ari_port=0, ami_port=0, control_port=0, speed=20,
+                      ari_user="test", ari_password="secret") as sim:
+        sim.ari_url        # "http://127.0.0.1:<port>/ari" (REST base and /events)
+        sim.ami_port
+        sim.control_url    # "http://127.0.0.1:<port>" (None until pbxsim.control exists)
+        sim.world          # the Python API: set_phone, place_inbound_call, ...
+
+Ports default to the configuration's (http.conf 8088, manager.conf 5038, control
+8089); 0 asks for an ephemeral port, the bound one is exposed. Things the configuration
+asks for that pbxsim cannot honour are in ``sim.problems`` and logged at start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from pbxsim import bus as busmod
+from pbxsim.ari import AriCredential, create_ari_app
+from pbxsim.world import World
+from pbxsim.world.world import DialplanRunner
+
+_log = logging.getLogger("pbxsim")
+
+DEFAULT_CONTROL_PORT = 8089
+
+
+class AmiWorldView:
+    """``pbxsim.ami.AmiView`` over the world: snapshots for AMI's list actions."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def channels(self) -> Sequence[busmod.ChannelSnapshot]:
+        return [c.snapshot() for c in self.world.channels.values()]
+
+    def channel_bridge(self, channel_id: str) -> str:
+        ch = self.world.channels.get(channel_id)
+        return ch.bridge.id if ch is not None and ch.bridge is not None else ""
+
+    def endpoints(self) -> Sequence[busmod.EndpointSnapshot]:
+        return [ep.snapshot() for ep in self.world.endpoints.values()]
+
+    def endpoint_contacts(self, endpoint: str) -> Sequence[tuple[str, str]]:
+        name = endpoint.split("/", 1)[-1]
+        ep = self.world.endpoints.get(f"PJSIP/{name}")
+        if ep is None or ep.is_trunk or not ep.registered or not ep.contact_uri:
+            return []
+        return [(name, ep.contact_uri)]
+
+    def device_state(self, device: str) -> str:
+        ep = self.world.endpoints.get(device)
+        return ep.device_state if ep is not None else "UNKNOWN"
+
+
+def dialplan_runner_for(etc: Any) -> DialplanRunner | None:
+    """The dialplan interpreter (``pbxsim.dialplan``) bound to the configuration's
+    dialplan, or None when it is not available."""
+    try:
+        from pbxsim import dialplan as dialplan_mod
+    except ImportError:  # pragma: no cover - arrives with the dialplan engineer's work
+        return None
+    make = getattr(dialplan_mod, "make_runner", None)
+    if make is not None:
+        return make(etc)
+    plan = getattr(etc, "dialplan", None)
+    run = getattr(plan, "run", None)
+    if run is not None:
+        async def runner(channel: Any, context: str, exten: str, priority: int) -> None:
+            await run(channel, context, exten, priority)
+
+        return runner
+    return None
+
+
+class PbxSim:
+    def __init__(
+        self,
+        etc_dir: str | Path = "asterisk_etc",
+        *,
+        etc: Any = None,
+        bind: str | None = None,
+        ari_port: int | None = None,
+        ami_port: int | None = None,
+        control_port: int | None = DEFAULT_CONTROL_PORT,
+        speed: float = 1.0,
+        ari_user: str | None = None,
+        ari_password: str | None = None,
+        ami_user: str | None = None,
+        ami_secret: str | None = None,
+        recordings_dir: str | Path | None = None,
+        dialplan_runner: DialplanRunner | None = None,
+        with_ami: bool = True,
+        with_control: bool = True,
+        seed: int | None = None,
+    ) -> None:
+        self.etc_dir = Path(etc_dir)
+        self.etc = etc
+        self.bind = bind
+        self._ari_port = ari_port
+        self._ami_port = ami_port
+        self._control_port = control_port
+        self.speed = speed
+        self.ari_user, self.ari_password = ari_user, ari_password
+        self.ami_user, self.ami_secret = ami_user, ami_secret
+        self._recordings_dir = Path(recordings_dir) if recordings_dir else None
+        self._own_recordings: str | None = None
+        self._dialplan_runner = dialplan_runner
+        self.with_ami = with_ami
+        self.with_control = with_control
+        self.seed = seed
+        self.world: World | None = None  # type: ignore[assignment]
+        self.problems: tuple[str, ...] = ()
+        self.host = ""
+        self.ari_port = 0
+        self.ami_port: int | None = None
+        self.control_port: int | None = None
+        self.ari_prefix = "/ari"
+        self._runners: list[web.AppRunner] = []
+        self._ami: Any = None
+
+    # --- life cycle ----------------------------------------------------------------------
+    async def __aenter__(self) -> PbxSim:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        etc = self.etc if self.etc is not None else self._load_etc()
+        self.etc = etc
+        self.problems = tuple(getattr(etc, "problems", ()) or ())
+        for problem in self.problems:
+            _log.warning("config: %s", problem)
+        if self._recordings_dir is None:
+            self._own_recordings = tempfile.mkdtemp(prefix="pbxsim-recordings-")
+            self._recordings_dir = Path(self._own_recordings)
+        runner = self._dialplan_runner or dialplan_runner_for(etc)
+        if runner is None:
+            self.problems += ("pbxsim: no dialplan interpreter available; inbound calls are hung up",)
+            _log.warning("%s", self.problems[-1])
+        self.world = World(etc, speed=self.speed, recordings_dir=self._recordings_dir, dialplan_runner=runner, seed=self.seed)
+        self.host = self.bind or getattr(etc, "http_bind", "") or "127.0.0.1"
+        if self.host in ("0.0.0.0", "::", ""):
+            self.host = "127.0.0.1"  # pbxsim serves loopback only
+        try:
+            await self._start_ari(etc)
+            if self.with_ami and getattr(etc, "ami_enabled", True):
+                await self._start_ami(etc)
+            if self.with_control and self._control_port is not None:
+                await self._start_control()
+        except BaseException:
+            await self.close()
+            raise
+
+    def _load_etc(self) -> Any:
+        from pbxsim.conf import credential_overrides, load_asterisk_etc
+
+        overrides = credential_overrides(
+            ari_user=self.ari_user, ari_password=self.ari_password, ami_user=self.ami_user, ami_secret=self.ami_secret
+        )
+        return load_asterisk_etc(self.etc_dir, overrides=overrides)
+
+    def ari_users(self) -> dict[str, AriCredential]:
+        users = {
+            name: AriCredential(u.password, bool(getattr(u, "read_only", False)))
+            for name, u in (getattr(self.etc, "ari_users", None) or {}).items()
+        }
+        if self.ari_user and self.ari_password is not None:
+            users[self.ari_user] = AriCredential(self.ari_password)
+        return users
+
+    async def _serve(self, app: web.Application, port: int) -> int:
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        self._runners.append(runner)
+        site = web.TCPSite(runner, self.host, port, reuse_address=True)
+        await site.start()
+        for address in runner.addresses:
+            if isinstance(address, tuple):
+                return int(address[1])
+        return port
+
+    async def _start_ari(self, etc: Any) -> None:
+        assert self.world is not None
+        prefix = (getattr(etc, "http_prefix", "") or "").strip("/")
+        self.ari_prefix = f"/{prefix}/ari" if prefix else "/ari"
+        app = create_ari_app(self.world, self.ari_users(), prefix=self.ari_prefix)
+        port = self._ari_port if self._ari_port is not None else int(getattr(etc, "http_port", 8088) or 8088)
+        self.ari_port = await self._serve(app, port)
+
+    async def _start_ami(self, etc: Any) -> None:
+        try:
+            from pbxsim.ami import start_ami
+        except ImportError:  # pragma: no cover - AMI arrives with its engineer's work
+            _log.warning("pbxsim.ami not available: no AMI server")
+            return
+        assert self.world is not None
+        users = None
+        if self.ami_user and self.ami_secret is not None and self.ami_user not in (getattr(etc, "ami_users", None) or {}):
+            from pbxsim.conf import AmiUser
+
+            users = {self.ami_user: AmiUser(self.ami_user, self.ami_secret, ("all",), ("all",))}
+        port = self._ami_port if self._ami_port is not None else int(getattr(etc, "ami_port", 5038) or 5038)
+        self._ami = await start_ami(self.world.bus, AmiWorldView(self.world), etc, self.host, port, users=users)
+        self.ami_port = int(self._ami.port)
+
+    async def _start_control(self) -> None:
+        try:
+            from pbxsim import control
+        except ImportError:
+            return  # the control API arrives with its own issue
+        make = getattr(control, "create_control_app", None)
+        if make is None:
+            return
+        assert self.world is not None
+        self.control_port = await self._serve(make(self.world), int(self._control_port or 0))
+
+    async def close(self) -> None:
+        if self._ami is not None:
+            try:
+                await self._ami.close()
+            finally:
+                self._ami = None
+        for runner in reversed(self._runners):
+            await runner.cleanup()
+        self._runners.clear()
+        if self.world is not None:
+            await self.world.close()
+        if self._own_recordings:
+            shutil.rmtree(self._own_recordings, ignore_errors=True)
+            self._own_recordings = None
+
+    # --- addresses --------------------------------------------------------------------------
+    @property
+    def http_url(self) -> str:
+        return f"http://{self.host}:{self.ari_port}"
+
+    @property
+    def ari_url(self) -> str:
+        """Base of ARI's REST resources and ``/events``: ``http://127.0.0.1:8088/ari``."""
+        return self.http_url + self.ari_prefix
+
+    @property
+    def events_url(self) -> str:
+        return f"ws://{self.host}:{self.ari_port}{self.ari_prefix}/events"
+
+    @property
+    def control_url(self) -> str | None:
+        return f"http://{self.host}:{self.control_port}" if self.control_port else None
+
+    async def serve_forever(self) -> None:
+        """Run until cancelled (the CLI)."""
+        await asyncio.Event().wait()
