@@ -10,6 +10,7 @@ Answer() + Stasis(callcenter), 101 = Answer() + Stasis(callcenter,inbound,vip).
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -60,6 +61,10 @@ class LabEtc:
     problems: tuple[str, ...] = ()
 
 
+def basic_auth(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
 def lab_etc() -> LabEtc:
     eps = {"trunk": Endpoint("trunk", "from-trunk", ("trunk",), None, identify_match=("127.0.0.1",))}
     for n in ("1001", "1002", "1003"):
@@ -93,10 +98,10 @@ class Ari:
     def __init__(self, sim: PbxSim, session: aiohttp.ClientSession, auth: tuple[str, str] = (USER, PASSWORD)) -> None:
         self.sim = sim
         self.session = session
-        self.auth = aiohttp.BasicAuth(*auth)
+        self.headers = basic_auth(*auth)
 
     async def request(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
-        async with self.session.request(method, self.sim.ari_url + path, auth=self.auth, **kwargs) as resp:
+        async with self.session.request(method, self.sim.ari_url + path, headers=self.headers, **kwargs) as resp:
             raw = await resp.read()
             if resp.content_type == "application/json" and raw:
                 return resp.status, json.loads(raw)

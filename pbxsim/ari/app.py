@@ -24,6 +24,7 @@ from pbxsim.world import World
 _log = logging.getLogger("pbxsim.ari")
 
 
+
 @dataclass
 class AriContext:
     world: World
@@ -38,11 +39,14 @@ class AriContext:
         return active[0] if len(active) == 1 else None
 
 
+ARI_CONTEXT_KEY = web.AppKey("pbxsim_ari", AriContext)
+
+
 def create_ari_app(world: World, users: Mapping[str, AriCredential], *, prefix: str = "/ari") -> web.Application:
     prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
     app = web.Application(middlewares=[auth_middleware(users, prefix)])
     ctx = AriContext(world, EventTranslator(world))
-    app["pbxsim_ari"] = ctx
+    app[ARI_CONTEXT_KEY] = ctx
     routes_channels.add_routes(app, ctx, prefix)
     routes_bridges.add_routes(app, ctx, prefix)
     routes_misc.add_routes(app, ctx, prefix)
