@@ -674,3 +674,34 @@ def test_pjsip_show_contacts_has_the_recorded_shape() -> None:
             await ami.close()
 
     run(scenario())
+
+
+def test_pbxsim_serves_ami_from_the_shipped_config() -> None:
+    """Through the composition root: the shipped manager.conf user (read =
+    system,call; write = reporting) sees a phone register, and may list channels but
+    not endpoints."""
+    from pbxsim.server import PbxSim
+
+    etc_dir = Path(__file__).resolve().parents[1] / "asterisk_etc"
+
+    async def scenario() -> None:
+        async with PbxSim(etc_dir, ari_port=0, ami_port=0, control_port=None, speed=50, ari_user="test",
+                          ari_password="test-secret", ami_user="switchboard", ami_secret="ami-test-secret") as sim:
+            client = await Client.connect(sim.ami_port)
+            assert dict(await client.login("switchboard", "ami-test-secret"))["Response"] == "Success"
+            assert dict(await client.read())["Event"] == "FullyBooted"
+            sim.world.set_phone("1001", registered=True)
+            seen = await client.read_until(lambda m: m.get("Event") == "DeviceStateChange")
+            events = {dict(m)["Event"]: dict(m) for m in seen}
+            assert events["PeerStatus"]["Peer"] == "PJSIP/1001" and events["PeerStatus"]["PeerStatus"] == "Reachable"
+            assert events["ContactStatus"]["AOR"] == "1001"
+            assert events["DeviceStateChange"] == {**events["DeviceStateChange"], "Device": "PJSIP/1001", "State": "NOT_INUSE"}
+            await client.send(("Action", "CoreShowChannels"), ("ActionID", "c"))
+            reply = (await client.read_until(lambda m: "Response" in m))[-1]
+            assert dict(reply)["Response"] == "Success"
+            await client.read_until(lambda m: m.get("Event") == "CoreShowChannelsComplete")
+            await client.send(("Action", "PJSIPShowEndpoints"), ("ActionID", "e"))
+            reply = (await client.read_until(lambda m: "Response" in m))[-1]
+            assert dict(reply)["Message"] == "Permission denied"
+
+    run(scenario())

@@ -153,6 +153,8 @@ class AmiServer:
     def _on_bus(self, message: bus.Message, timestamp: float) -> None:
         if isinstance(message, bus.ContactStatusChanged):
             self._remember_contact(message, timestamp)
+        if not self.sessions and not isinstance(message, bus.EndpointStateChanged):
+            return  # nobody listens: skip the work (endpoint states are still tracked)
         for event in self._translator.translate(message, timestamp):
             self.broadcast(event)
 
