@@ -705,3 +705,25 @@ def test_pbxsim_serves_ami_from_the_shipped_config() -> None:
             assert dict(reply)["Message"] == "Permission denied"
 
     run(scenario())
+
+
+def test_device_state_list_reports_endpoints_and_devices_seen_on_the_bus() -> None:
+    async def scenario() -> None:
+        the_bus, ami = await started()
+        try:
+            the_bus.publish(bus.DeviceStateChanged("Queue:support_avail", "NOT_INUSE"), 1.0)
+            client = await Client.connect(ami.port)
+            await client.login(Events="off")
+            await client.send(("Action", "DeviceStateList"), ("ActionID", "d"))
+            messages = await client.read_until(lambda m: m.get("Event") == "DeviceStateListComplete")
+            assert messages[0] == [("Response", "Success"), ("ActionID", "d"), ("EventList", "start"),
+                                   ("Message", "Device State Changes will follow")]
+            assert messages[1] == [("Event", "DeviceStateChange"), ("ActionID", "d"), ("Device", "PJSIP/1001"),
+                                   ("State", "INUSE")]
+            assert [dict(m)["Device"] for m in messages[1:-1]] == ["PJSIP/1001", "PJSIP/1002", "PJSIP/trunk",
+                                                                  "Queue:support_avail"]
+            assert dict(messages[-1])["ListItems"] == "4"
+        finally:
+            await ami.close()
+
+    run(scenario())

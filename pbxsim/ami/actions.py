@@ -306,6 +306,25 @@ def _uri_host_port(uri: str) -> tuple[str, str]:
     return (host or rest), (port or "5060")
 
 
+async def device_state_list(server: "AmiServer", session: "AmiSession", message: Message) -> bool:
+    """res_manager_devicestate: the cached state of every device, as
+    DeviceStateChange list items (no Privilege header), then the complete event."""
+    action_id = message.action_id
+    states = dict(server.device_states)
+    for endpoint in server.view.endpoints():
+        device = f"{endpoint.technology}/{endpoint.resource}"
+        states[device] = server.view.device_state(device)
+    session.send(response("Success", action_id, "Device State Changes will follow", listflag="start"))
+    for device in sorted(states):
+        fields = [("Event", "DeviceStateChange")]
+        if action_id:
+            fields.append(("ActionID", action_id))
+        fields += [("Device", device), ("State", states[device])]
+        session.send(format_message(fields))
+    session.send(list_complete("DeviceStateListComplete", action_id, len(states)))
+    return True
+
+
 ACTIONS: dict[str, tuple[int, Handler]] = {
     "login": (0, login),
     "challenge": (0, challenge),
@@ -315,4 +334,5 @@ ACTIONS: dict[str, tuple[int, Handler]] = {
     "coreshowchannels": (perms.SYSTEM | perms.REPORTING, core_show_channels),
     "pjsipshowendpoints": (perms.SYSTEM, pjsip_show_endpoints),
     "pjsipshowcontacts": (perms.SYSTEM, pjsip_show_contacts),
+    "devicestatelist": (perms.CALL | perms.REPORTING, device_state_list),
 }

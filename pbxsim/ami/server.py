@@ -111,6 +111,8 @@ class AmiServer:
         self._translator = EventTranslator()
         # last ContactStatus seen per (aor, uri): PJSIPShowContacts reports it
         self.contact_status: dict[tuple[str, str], tuple[bus.ContactStatusChanged, float]] = {}
+        # last state of every device the bus mentioned: DeviceStateList reports them
+        self.device_states: dict[str, str] = {}
         self._server: asyncio.base_events.Server | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -153,6 +155,8 @@ class AmiServer:
     def _on_bus(self, message: bus.Message, timestamp: float) -> None:
         if isinstance(message, bus.ContactStatusChanged):
             self._remember_contact(message, timestamp)
+        elif isinstance(message, bus.DeviceStateChanged):
+            self.device_states[message.device] = message.state
         if not self.sessions and not isinstance(message, bus.EndpointStateChanged):
             return  # nobody listens: skip the work (endpoint states are still tracked)
         for event in self._translator.translate(message, timestamp):
