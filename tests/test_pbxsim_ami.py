@@ -148,6 +148,7 @@ class Client:
 
 async def started(view: View | None = None, **kwargs: object):
     the_bus = bus.Bus()
+    kwargs.setdefault("timestampevents", True)
     ami = await start_ami(the_bus, view or View(), Etc(), "127.0.0.1", 0, auth_failure_delay=0.05, **kwargs)
     return the_bus, ami
 
@@ -723,6 +724,36 @@ def test_device_state_list_reports_endpoints_and_devices_seen_on_the_bus() -> No
             assert [dict(m)["Device"] for m in messages[1:-1]] == ["PJSIP/1001", "PJSIP/1002", "PJSIP/trunk",
                                                                   "Queue:support_avail"]
             assert dict(messages[-1])["ListItems"] == "4"
+        finally:
+            await ami.close()
+
+    run(scenario())
+
+
+def test_timestampevents_comes_from_manager_conf(tmp_path: Path) -> None:
+    from pbxsim.ami import manager_timestampevents
+
+    class Conf:
+        directory = tmp_path
+
+    assert manager_timestampevents(Conf()) is True  # no manager.conf: the lab's setting
+    (tmp_path / "manager.conf").write_text("[general]\nenabled = yes\n")
+    assert manager_timestampevents(Conf()) is False  # Asterisk's default
+    (tmp_path / "manager.conf").write_text("[general]\nenabled = yes\ntimestampevents = yes\n")
+    assert manager_timestampevents(Conf()) is True
+
+    async def scenario() -> None:
+        the_bus = bus.Bus()
+        (tmp_path / "manager.conf").write_text("[general]\ntimestampevents = no\n")
+        etc = Etc()
+        etc.directory = tmp_path
+        ami = await start_ami(the_bus, View(), etc, "127.0.0.1", 0)
+        try:
+            client = await Client.connect(ami.port)
+            await client.login(Events="call")
+            the_bus.publish(bus.DeviceStateChanged("PJSIP/1001", "INUSE"), 5.0)
+            assert await client.read() == [("Event", "DeviceStateChange"), ("Privilege", "call,all"),
+                                           ("Device", "PJSIP/1001"), ("State", "INUSE")]
         finally:
             await ami.close()
 

@@ -17,6 +17,7 @@ Users come from ``etc.ami_users`` (manager.conf); ``users=`` adds or replaces so
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 from pbxsim import bus
@@ -53,7 +54,7 @@ async def start_ami(
     etc: Any,
     host: str = "127.0.0.1",
     port: int = 5038,
-    timestampevents: bool = True,
+    timestampevents: bool | None = None,
     *,
     users: Mapping[str, Any] | None = None,
     auth_failure_delay: float = 1.0,
@@ -61,10 +62,15 @@ async def start_ami(
     """Start listening; returns the running server (``.port``, ``.close()``).
 
     ``etc`` is the ``pbxsim.conf.AsteriskEtc`` (its ``ami_users`` and ``endpoints``
-    are used). ``auth_failure_delay``: Asterisk sleeps a second before refusing a
-    login; tests may shorten it.
+    are used). ``timestampevents``: None reads ``[general] timestampevents`` from
+    ``etc.directory/manager.conf`` as Asterisk does (off unless set), True when there
+    is no such file; True/False override. ``auth_failure_delay``: Asterisk sleeps a
+    second before refusing a login; tests may shorten it.
     """
     from pbxsim.ami.server import AmiServer
+
+    if timestampevents is None:
+        timestampevents = manager_timestampevents(etc)
 
     merged = dict(getattr(etc, "ami_users", {}) or {})
     merged.update(users or {})
@@ -78,6 +84,19 @@ async def start_ami(
     )
     await server.start(host, port)
     return server
+
+
+def manager_timestampevents(etc: Any) -> bool:
+    """``timestampevents`` of manager.conf's ``[general]`` (Asterisk's default: no);
+    True when the configuration directory has no manager.conf to ask."""
+    directory = getattr(etc, "directory", None)
+    if directory is None or not (Path(directory) / "manager.conf").is_file():
+        return True
+    from pbxsim.conf import ast_true, parse_config
+
+    config = parse_config(Path(directory) / "manager.conf", root=Path(directory))
+    general = config.section("general")
+    return bool(general is not None and ast_true(general.get("timestampevents")))
 
 
 def __getattr__(name: str) -> Any:  # lazy, so importing the protocol stays cheap
