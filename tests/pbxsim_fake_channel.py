@@ -36,6 +36,8 @@ class FakeChannel:
     hungup: bool = False
     hangup_cause: int | None = None
     location: tuple[str, str, int] = ("", "", 0)
+    long_wait: float = 60.0  # waits this long or longer block until the caller hangs up
+    _gone: asyncio.Event | None = None
 
     # --- helpers -------------------------------------------------------------------
     def _act(self, *entry: object) -> None:
@@ -46,6 +48,12 @@ class FakeChannel:
     def caller_hangs_up(self) -> None:
         self.hungup = True
         self.log.append(("caller-hangup",))
+        self._gone_event().set()
+
+    def _gone_event(self) -> asyncio.Event:
+        if self._gone is None:
+            self._gone = asyncio.Event()
+        return self._gone
 
     def actions(self, kind: str) -> list[tuple]:
         return [entry for entry in self.log if entry[0] == kind]
@@ -85,10 +93,14 @@ class FakeChannel:
         self.hungup = True
         self.hangup_cause = cause
         self.log.append(("hangup", cause))
+        self._gone_event().set()
 
     async def wait(self, seconds: float) -> bool:
         await asyncio.sleep(0)
         if self.hungup:
+            return False
+        if seconds >= self.long_wait:  # e.g. FastAGI idling on the channel: real time
+            await self._gone_event().wait()
             return False
         self.clock += seconds
         self._act("wait", seconds)
@@ -158,3 +170,18 @@ class FakeChannel:
 def apps_run(chan: FakeChannel) -> list[str]:
     return [entry[1] for entry in chan.log if entry[0] == "app"]
 
+
+
+class FakeChannelWithDigitWait(FakeChannel):
+    """Also offers the optional ``wait_for_digit(timeout)`` (a digit, "" on timeout,
+    None on hang-up) that FastAGI uses for exact GET DATA / WAIT FOR DIGIT results."""
+
+    async def wait_for_digit(self, timeout: float) -> str | None:
+        await asyncio.sleep(0)
+        if self.hungup:
+            return None
+        if not self.digits:
+            self.clock += timeout
+            self._act("digit-timeout", timeout)
+            return ""
+        return self.digits.pop(0)
