@@ -23,6 +23,7 @@ awaiting anything, and tests can check the answers against the recordings:
 from __future__ import annotations
 
 import math
+import random
 import re
 import struct
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -514,7 +515,8 @@ class MusicClass:
     channel that stops and restarts the same class resumes where it was, so timelines
     are a function of the channel's accumulated hold time (``playing_at``). The files
     play in alphabetical order (Asterisk uses directory order unless ``sort=alpha``;
-    pbxsim makes it deterministic, see DEVIATIONS.md).
+    pbxsim makes it deterministic, see DEVIATIONS.md), or a seeded shuffle for
+    ``sort=random``.
     """
 
     name: str
@@ -523,10 +525,13 @@ class MusicClass:
     files: tuple[SoundFile, ...]
 
     @classmethod
-    def load(cls, name: str, mode: str, directory: str | Path, *, data_dir: Path = DEFAULT_DATA_DIR) -> "MusicClass":
+    def load(cls, name: str, mode: str, directory: str | Path, *, data_dir: Path = DEFAULT_DATA_DIR,
+             sort: str = "", seed: int = 0) -> "MusicClass":
         """Scan ``directory`` (relative paths are under Asterisk's data dir, as
         ``directory=moh`` means ``/usr/share/asterisk/moh``). One entry per base name,
-        the first format found winning, as moh_scan_files does."""
+        the first format found winning, as moh_scan_files does. ``sort=random``
+        shuffles the play order and ``randstart`` rotates it, both seeded so a run can
+        be repeated (Asterisk draws a new random file each time one ends)."""
         path = Path(directory)
         if not path.is_absolute():
             path = data_dir / path
@@ -537,12 +542,20 @@ class MusicClass:
                 found = _first_format(path / stem, stem)
                 if found is not None and found.duration > 0:
                     files.append(found)
+        if files and sort.lower() in ("random", "randstart"):
+            rng = random.Random(f"{seed}:{name}")
+            if sort.lower() == "random":
+                rng.shuffle(files)
+            else:
+                start = rng.randrange(len(files))
+                files = files[start:] + files[:start]
         return cls(name=name, mode=mode, directory=path, files=tuple(files))
 
     @classmethod
     def from_conf(cls, moh_class: object, *, data_dir: Path = DEFAULT_DATA_DIR) -> "MusicClass":
         """From ``pbxsim.conf.MohClass`` (anything with name, mode, directory)."""
-        return cls.load(moh_class.name, moh_class.mode, moh_class.directory, data_dir=data_dir)  # type: ignore[attr-defined]
+        return cls.load(moh_class.name, moh_class.mode, moh_class.directory, data_dir=data_dir,  # type: ignore[attr-defined]
+                        sort=str(getattr(moh_class, "sort", "") or ""))
 
     @property
     def cycle(self) -> float:

@@ -326,3 +326,18 @@ def test_empty_and_odd_lengths(tmp_path: Path) -> None:
     write_wav(tmp_path / "short.wav", 0.00125, rate=8000)  # 10 samples
     with wave.open(str(tmp_path / "short.wav")) as w:
         assert w.getnframes() == 10
+
+
+def test_music_class_random_sort_is_a_seeded_shuffle(tmp_path: Path) -> None:
+    for letter in "abcdef":
+        write_wav(tmp_path / f"{letter}.wav", 0.5)
+    alpha = MusicClass.load("c", "files", tmp_path)
+    shuffled = MusicClass.load("c", "files", tmp_path, sort="random")
+    again = MusicClass.load("c", "files", tmp_path, sort="random")
+    rotated = MusicClass.load("c", "files", tmp_path, sort="randstart")
+    names = [f.name for f in alpha.files]
+    assert names == list("abcdef")
+    assert [f.name for f in shuffled.files] == [f.name for f in again.files]
+    assert sorted(f.name for f in shuffled.files) == names
+    start = names.index(rotated.files[0].name)
+    assert [f.name for f in rotated.files] == names[start:] + names[:start]
