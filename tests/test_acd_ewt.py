@@ -100,6 +100,20 @@ def test_given_a_tier_held_operator_and_a_free_one_then_the_first_caller_is_not_
     assert ewt(1, servers) <= ewt(2, servers)
 
 
+@pytest.mark.xfail(
+    reason="known EWT limitation: a free operator held back by skill tiers is assumed to take the callers"
+    " ahead of us at once, though (being free and not offered them) their tier is not open either; it then"
+    " joins the race, and the caller behind hears a shorter wait (3.3 s) than the caller ahead (5 s)",
+    strict=False,
+)
+def test_given_a_tier_held_operator_then_a_caller_further_back_never_hears_a_shorter_wait() -> None:
+    servers = [Server(0.0, not_before=15.0), talking(5.0)]
+    first, second = (ewt(p, servers, talk=10.0, wrapup=0.0) for p in (1, 2))
+
+    assert first == 5.0
+    assert second >= first
+
+
 @settings(max_examples=200, derandomize=True, deadline=None)
 @given(
     servers=st.lists(
