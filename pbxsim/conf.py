@@ -468,9 +468,9 @@ def credential_overrides(
 ) -> dict[str, str]:
     """Overrides for ``load_asterisk_etc`` that supply the credentials the git-ignored
     ``secrets/`` files would hold. Use the shipped user name (``switchboard``) to keep
-    its configured privileges: a user that exists only through overrides gets an ARI
-    user with full access, or an AMI user with the secret alone and no event classes
-    unless ``manager.conf:<user>:read``/``write`` overrides are added."""
+    its configured privileges; a user that exists only through overrides gets full
+    access (ARI read_only=no; AMI read=all, write=all unless ``manager.conf:<user>:read``
+    / ``write`` overrides say otherwise)."""
     out: dict[str, str] = {}
     if ari_user and ari_password is not None:
         out[f"ari.conf:{ari_user}:type"] = "user"
@@ -818,7 +818,6 @@ def _manager(cfg: ConfigFile, problems: _Problems) -> tuple[bool, str, int, dict
             for name, why in (
                 ("webenabled", "AMI over HTTP (webenabled=yes) is not supported by pbxsim"),
                 ("tlsenable", "AMI over TLS (tlsenable=yes) is not supported by pbxsim"),
-                ("timestampevents", "timestampevents=yes (Timestamp headers) is not configurable in pbxsim"),
             ):
                 opt = section.option(name)
                 if opt is not None and ast_true(opt.value):
@@ -838,12 +837,12 @@ def _manager(cfg: ConfigFile, problems: _Problems) -> tuple[bool, str, int, dict
                 f"AMI user '{section.name}' has no secret (secrets/manager.conf missing?); nobody can log in as it",
             )
             continue
+        read = tuple(c.lower() for v in section.get_all("read") for c in split_list(v))
+        write = tuple(c.lower() for v in section.get_all("write") for c in split_list(v))
+        if section.position.file == OVERRIDE_FILE and not read and not write:
+            read = write = ("all",)  # a test/session user that exists only through overrides
         users[section.name] = AmiUser(
-            name=section.name,
-            secret=secret.value,
-            read=tuple(c.lower() for v in section.get_all("read") for c in split_list(v)),
-            write=tuple(c.lower() for v in section.get_all("write") for c in split_list(v)),
-            permit=tuple(section.get_all("permit")),
+            name=section.name, secret=secret.value, read=read, write=write, permit=tuple(section.get_all("permit"))
         )
     return enabled, bind, port, users
 

@@ -252,3 +252,10 @@ def test_overrides_replace_values_and_create_sections(tmp_path: Path) -> None:
     assert etc.http_port == 0
     assert etc.ari_users["tester"].read_only and etc.ari_users["tester"].password == "pw"
     assert etc.problems == ()
+
+
+def test_an_ami_user_that_exists_only_through_overrides_gets_all_classes() -> None:
+    etc = load_asterisk_etc(ETC, overrides={**TEST_CREDENTIALS, **credential_overrides(ami_user="tester", ami_secret="s")})
+    tester = etc.ami_users["tester"]
+    assert (tester.read, tester.write) == (("all",), ("all",))
+    assert etc.ami_users["switchboard"].write == ("reporting",)
