@@ -521,6 +521,8 @@ def _message_for(fields: dict[str, str]) -> bus.Message:
             return bus.BridgeDestroyed(bridge)
         cls = bus.BridgeEntered if name == "BridgeEnter" else bus.BridgeLeft
         return cls(bridge, _snap_from(fields))
+    if name in ("MusicOnHoldStart", "MusicOnHoldStop"):
+        return bus.ChannelMusicOnHold(_snap_from(fields), name == "MusicOnHoldStart", fields.get("Class", ""))
     if name == "DeviceStateChange":
         return bus.DeviceStateChanged(fields["Device"], fields["State"])
     if name == "ContactStatus":
@@ -538,9 +540,11 @@ def _message_for(fields: dict[str, str]) -> bus.Message:
         return bus.ChannelVarSet(snap, fields["Variable"], fields["Value"])
     if name in ("HangupRequest", "SoftHangupRequest"):
         cause = int(fields["Cause"]) if "Cause" in fields else None
-        return bus.ChannelHangupRequest(snap, cause, soft=name == "SoftHangupRequest")
+        tech = int(fields["TechCause"]) if "TechCause" in fields else None
+        return bus.ChannelHangupRequest(snap, cause, soft=name == "SoftHangupRequest", tech_cause=tech)
     if name == "Hangup":
-        return bus.ChannelHungUp(snap, int(fields["Cause"]), fields["Cause-txt"])
+        tech = int(fields["TechCause"]) if "TechCause" in fields else None
+        return bus.ChannelHungUp(snap, int(fields["Cause"]), fields["Cause-txt"], tech_cause=tech)
     if name in ("DTMFBegin", "DTMFEnd"):
         return bus.ChannelDtmf(snap, fields["Digit"], int(fields.get("DurationMs", "0")), name == "DTMFEnd",
                                fields["Direction"])
@@ -754,6 +758,50 @@ def test_timestampevents_comes_from_manager_conf(tmp_path: Path) -> None:
             the_bus.publish(bus.DeviceStateChanged("PJSIP/1001", "INUSE"), 5.0)
             assert await client.read() == [("Event", "DeviceStateChange"), ("Privilege", "call,all"),
                                            ("Device", "PJSIP/1001"), ("State", "INUSE")]
+        finally:
+            await ami.close()
+
+    run(scenario())
+
+
+def _txt_messages(path: Path) -> list[str]:
+    """The messages Asterisk sent in a raw ``ami-*.txt`` transcript, CRLF restored."""
+    out, current, incoming = [], [], False
+    for line in path.read_text(encoding="utf-8").split("\n"):
+        if line.startswith("### "):
+            if incoming and current:
+                out.append("\r\n".join(current) + "\r\n\r\n")
+            current, incoming = [], "<<< from asterisk" in line
+        elif incoming and line:
+            current.append(line)
+    if incoming and current:
+        out.append("\r\n".join(current) + "\r\n\r\n")
+    return out
+
+
+@needs_recordings
+def test_scenario_07_app_queue_events_are_reproduced_byte_for_byte() -> None:
+    """The same check on the app_queue recording: dials with a caller, music on hold,
+    seven calls and fourteen registration changes."""
+    wanted = TRANSLATED | {"MusicOnHoldStart", "MusicOnHoldStop"}
+    recorded = []
+    for raw in _txt_messages(TRANSCRIPTS / "ami-07-app-queue-timing.txt"):
+        fields = _raw_fields(raw)
+        if fields and fields[0][0] == "Event" and fields[0][1] in wanted:
+            recorded.append((raw, dict(fields)))
+    assert len(recorded) > 400
+
+    async def scenario() -> None:
+        the_bus, ami = await started()
+        try:
+            client = await Client.connect(ami.port)
+            await client.login()
+            await client.read_until(lambda m: m.get("Event") == "SuccessfulAuth")
+            for _raw, fields in recorded:
+                the_bus.publish(_message_for(fields), float(fields["Timestamp"]))
+            for raw, _fields in recorded:
+                got = await asyncio.wait_for(client.reader.readexactly(len(raw.encode())), 3.0)
+                assert got.decode() == raw
         finally:
             await ami.close()
 

@@ -199,11 +199,16 @@ def _varset(m: bus.ChannelVarSet, ts: float) -> list[AmiEvent]:
 
 def _hangup_request(m: bus.ChannelHangupRequest, ts: float) -> list[AmiEvent]:
     extra = [] if m.cause is None else [("Cause", str(m.cause))]
+    if m.tech_cause is not None:
+        extra.append(("TechCause", str(m.tech_cause)))  # the SIP status (486), as recorded
     return _channel_event("SoftHangupRequest" if m.soft else "HangupRequest", m.channel, ts, extra)
 
 
 def _hungup(m: bus.ChannelHungUp, ts: float) -> list[AmiEvent]:
-    return _channel_event("Hangup", m.channel, ts, [("Cause", str(m.cause)), ("Cause-txt", m.cause_txt)])
+    extra = [("Cause", str(m.cause)), ("Cause-txt", m.cause_txt)]
+    if m.tech_cause is not None:
+        extra.append(("TechCause", str(m.tech_cause)))
+    return _channel_event("Hangup", m.channel, ts, extra)
 
 
 def _dtmf(m: bus.ChannelDtmf, ts: float) -> list[AmiEvent]:
