@@ -826,7 +826,7 @@ def machine_for(center: Center) -> type[CenterModel]:
 
 # Deterministic for CI (derandomize). For a deeper search, e.g. after changing the
 # engine: ACD_PROPERTY_EXAMPLES=5000 ACD_PROPERTY_SEED=random pytest tests/test_acd_properties.py
-EXAMPLES = int(os.environ.get("ACD_PROPERTY_EXAMPLES", "700"))
+EXAMPLES = int(os.environ.get("ACD_PROPERTY_EXAMPLES", "500"))
 PROFILE = settings(
     derandomize=os.environ.get("ACD_PROPERTY_SEED") != "random",
     database=None,
