@@ -64,23 +64,17 @@ class AmiWorldView:
 
 
 def dialplan_runner_for(etc: Any) -> DialplanRunner | None:
-    """The dialplan interpreter (``pbxsim.dialplan``) bound to the configuration's
-    dialplan, or None when it is not available."""
-    try:
-        from pbxsim import dialplan as dialplan_mod
-    except ImportError:  # pragma: no cover - arrives with the dialplan engineer's work
-        return None
-    make = getattr(dialplan_mod, "make_runner", None)
-    if make is not None:
-        return make(etc)
+    """The dialplan interpreter (``pbxsim.dialplan.execute``) over the configuration's
+    extensions.conf, or None when the configuration has no dialplan."""
     plan = getattr(etc, "dialplan", None)
-    run = getattr(plan, "run", None)
-    if run is not None:
-        async def runner(channel: Any, context: str, exten: str, priority: int) -> None:
-            await run(channel, context, exten, priority)
+    if plan is None:
+        return None
+    from pbxsim.dialplan import execute
 
-        return runner
-    return None
+    async def runner(channel: Any, context: str, exten: str, priority: int) -> None:
+        await execute(channel, plan, context, exten, priority)
+
+    return runner
 
 
 class PbxSim:
@@ -263,3 +257,60 @@ class PbxSim:
     async def serve_forever(self) -> None:
         """Run until cancelled (the CLI)."""
         await asyncio.Event().wait()
+
+
+def session_credentials(etc_dir: str | Path, ari_user: str | None, ari_password: str | None,
+                        ami_user: str | None, ami_secret: str | None) -> tuple[dict[str, str | None], list[str]]:
+    """Credentials for a pbxsim session: the ones given, else the configuration's, else
+    (no secrets/ files yet) random ones for the shipped ``switchboard`` users, which the
+    caller prints. Returns (PbxSim credential kwargs, lines to print)."""
+    import secrets as secrets_mod
+
+    from pbxsim.conf import load_asterisk_etc
+
+    etc = load_asterisk_etc(Path(etc_dir))
+    out: dict[str, str | None] = {"ari_user": ari_user, "ari_password": ari_password,
+                                  "ami_user": ami_user, "ami_secret": ami_secret}
+    lines: list[str] = []
+    if not (ari_user and ari_password) and not etc.ari_users:
+        out["ari_user"] = ari_user or "switchboard"
+        out["ari_password"] = ari_password or secrets_mod.token_urlsafe(18)
+        lines.append(f"ARI user {out['ari_user']} password {out['ari_password']} (generated for this session)")
+    if not (ami_user and ami_secret) and not etc.ami_users:
+        out["ami_user"] = ami_user or "switchboard"
+        out["ami_secret"] = ami_secret or secrets_mod.token_urlsafe(18)
+        lines.append(f"AMI user {out['ami_user']} secret {out['ami_secret']} (generated for this session)")
+    return out, lines
+
+
+async def serve(
+    etc_dir: str | Path = "asterisk_etc",
+    *,
+    bind: str | None = None,
+    ari_port: int | None = None,
+    ami_port: int | None = None,
+    control_port: int | None = DEFAULT_CONTROL_PORT,
+    speed: float = 1.0,
+    ari_user: str | None = None,
+    ari_password: str | None = None,
+    ami_user: str | None = None,
+    ami_secret: str | None = None,
+    out: Any = print,
+) -> None:
+    """Run pbxsim until cancelled, printing where it listens, the configuration
+    problems it cannot honour, and any session credentials it generated."""
+    creds, lines = session_credentials(etc_dir, ari_user, ari_password, ami_user, ami_secret)
+    sim = PbxSim(etc_dir, bind=bind, ari_port=ari_port, ami_port=ami_port, control_port=control_port,
+                 speed=speed, **creds)  # type: ignore[arg-type]
+    async with sim:
+        for problem in sim.problems:
+            out(f"pbxsim: config: {problem}")
+        out(f"pbxsim: ARI {sim.ari_url} (events {sim.events_url})")
+        if sim.ami_port:
+            out(f"pbxsim: AMI 127.0.0.1:{sim.ami_port}")
+        if sim.control_url:
+            out(f"pbxsim: control API {sim.control_url}")
+        for line in lines:
+            out(f"pbxsim: {line}")
+        out(f"pbxsim: speed x{speed:g}; Ctrl-C stops")
+        await sim.serve_forever()
