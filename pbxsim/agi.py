@@ -202,32 +202,33 @@ class AgiSession:
         return status
 
     async def _next_line(self) -> str | None:
-        """The next command line; None at EOF; "" when the channel hung up first."""
-        if self.dead:
-            return await self._readline()
-        read = asyncio.ensure_future(self._readline())
-        while True:
-            watch = asyncio.ensure_future(self.chan.wait(3600.0))
-            done, _ = await asyncio.wait({read, watch}, return_when=asyncio.FIRST_COMPLETED)
-            if read in done:
-                watch.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watch
-                return read.result()
-            if self.chan.hungup:
-                # keep the pending read for the next call: the command may already be on its way
-                self._pending_read = read
-                return ""
+        """The next command line; None at EOF; "" when the channel hung up first (the
+        read stays pending for the next call: the command may already be on its way)."""
+        read = self._pending_read or asyncio.ensure_future(self._readline())
+        self._pending_read = None
+        try:
+            if self.dead:
+                return await read
+            while True:
+                watch = asyncio.ensure_future(self.chan.wait(3600.0))
+                try:
+                    done, _ = await asyncio.wait({read, watch}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    watch.cancel()
+                if read in done:
+                    return read.result()
+                if self.chan.hungup:
+                    self._pending_read = read
+                    return ""
+        except asyncio.CancelledError:
+            read.cancel()
+            raise
 
     async def _readline(self) -> str | None:
-        pending = self._pending_read
-        if pending is not None:
-            self._pending_read = None
-            return await pending
         try:
             data = await self.reader.readline()
-        except (ConnectionError, asyncio.IncompleteReadError):
-            return None
+        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
+            return None  # ValueError: a line longer than the stream's limit
         if not data:
             return None
         return data.decode("utf-8", errors="replace")
