@@ -179,6 +179,11 @@ class ChannelMusicOnHold:
     channel: ChannelSnapshot
     started: bool
     moh_class: str = ""
+    # the holding bridge whose music the channel hears, "" for the channel's own music
+    # (ARI channel moh, app_queue). AMI sends MusicOnHoldStart/Stop only for the
+    # channel's own music: a bridge's music is played by an announcer channel AMI
+    # does not show (scenario 02's caller on bridge MOH got none).
+    bridge_id: str = ""
 
 
 # --- bridges --------------------------------------------------------------------
