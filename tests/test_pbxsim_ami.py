@@ -806,3 +806,15 @@ def test_scenario_07_app_queue_events_are_reproduced_byte_for_byte() -> None:
             await ami.close()
 
     run(scenario())
+
+
+def test_music_on_hold_events_only_for_a_channels_own_music() -> None:
+    from pbxsim.ami.events import EventTranslator
+
+    translator = EventTranslator()
+    own = translator.translate(bus.ChannelMusicOnHold(snapshot(), True, "default"), 1.0)
+    assert [(e.name, e.get("Class")) for e in own] == [("MusicOnHoldStart", "default")]
+    assert [e.name for e in translator.translate(bus.ChannelMusicOnHold(snapshot(), False, "default"), 2.0)] == [
+        "MusicOnHoldStop"]
+    in_bridge = bus.ChannelMusicOnHold(snapshot(), True, "default", bridge_id="6dda42cf-67e1-448e-a086-ec370694c072")
+    assert translator.translate(in_bridge, 3.0) == []

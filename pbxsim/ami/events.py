@@ -225,6 +225,8 @@ def _hold(m: bus.ChannelHold, ts: float) -> list[AmiEvent]:
 
 
 def _moh(m: bus.ChannelMusicOnHold, ts: float) -> list[AmiEvent]:
+    if m.bridge_id:
+        return []  # the bridge's announcer plays it; AMI shows nothing for the member
     if m.started:
         return _channel_event("MusicOnHoldStart", m.channel, ts, [("Class", m.moh_class)])
     return _channel_event("MusicOnHoldStop", m.channel, ts)
