@@ -695,8 +695,11 @@ class DialplanRun:
                 _log.warning("Playback failed on %s for %s", chan.name, data)
                 failed = True
                 continue
-            await chan.stream([name])
-            if chan.hungup:
+            _, seconds = await chan.stream([name])
+            if chan.hungup or (sound_exists is None and seconds <= 0):
+                # without sound_exists, nothing played means the file was missing
+                if not chan.hungup:
+                    _log.warning("Playback failed on %s for %s", chan.name, data)
                 failed = True
         self.set_variable("PLAYBACKSTATUS", "FAILED" if failed else "SUCCESS")
         return 0

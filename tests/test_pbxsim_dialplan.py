@@ -386,3 +386,27 @@ def test_shipped_operator_feature_codes_go_to_the_app(shipped) -> None:  # type:
     chan = FakeChannel(name="PJSIP/1001-00000001", caller_number="1001", stasis_apps={"switchboard"})
     run(execute(chan, shipped, "operators", "*2"))
     assert chan.actions("stasis") == [("stasis", "switchboard", ["operator", "*2"])]
+
+
+class _NoSoundCheck(FakeChannel):
+    """A channel without the optional ``sound_exists``."""
+
+    def __getattribute__(self, name: str):  # type: ignore[no-untyped-def]
+        if name == "sound_exists":
+            raise AttributeError(name)
+        return super().__getattribute__(name)
+
+    async def stream(self, sounds: list[str], escape_digits: str = "") -> tuple[str, float]:
+        if sounds[0] not in self.sounds:
+            return "", 0.0
+        self._act("stream", sounds[0])
+        return "", self.sounds[sounds[0]]
+
+
+def test_playback_without_sound_exists_takes_nothing_played_as_missing() -> None:
+    dp = parse_dialplan_text("[c]\nexten => 1,1,Playback(beep)\n same => n,Set(A=${PLAYBACKSTATUS})\n same => n,Playback(nosuch)\n")
+    chan = _NoSoundCheck(state="Up")
+    assert not hasattr(chan, "sound_exists")
+    run(execute(chan, dp, "c", "1"))
+    assert chan.variables["A"] == "SUCCESS"
+    assert chan.variables["PLAYBACKSTATUS"] == "FAILED"
