@@ -100,14 +100,9 @@ def test_given_a_tier_held_operator_and_a_free_one_then_the_first_caller_is_not_
     assert ewt(1, servers) <= ewt(2, servers)
 
 
-@pytest.mark.xfail(
-    reason="known EWT limitation: a free operator held back by skill tiers is assumed to take the callers"
-    " ahead of us at once, though (being free and not offered them) their tier is not open either; it then"
-    " joins the race, and the caller behind hears a shorter wait (3.3 s) than the caller ahead (5 s)",
-    strict=False,
-)
 def test_given_a_tier_held_operator_then_a_caller_further_back_never_hears_a_shorter_wait() -> None:
-    servers = [Server(0.0, not_before=15.0), talking(5.0)]
+    # Free but held back: the engine says when its tier opens for the head of the line.
+    servers = [Server(15.0, not_before=15.0), talking(5.0)]
     first, second = (ewt(p, servers, talk=10.0, wrapup=0.0) for p in (1, 2))
 
     assert first == 5.0
@@ -247,3 +242,26 @@ def test_given_a_connected_or_unknown_call_then_there_is_no_estimate() -> None:
     assert eng.estimate("c1") is None
     assert eng.estimate("nope") is None
     assert eng.position("c1") is None
+
+
+def test_given_a_free_junior_held_back_by_tiers_then_callers_hear_when_their_tier_opens() -> None:
+    """The junior is free but may take callers only after 60 s: the first caller hears
+    about 60 s (the expert is on a long call), and the second no less."""
+    from ari_app.config.model import Strategy
+
+    cfg = config(
+        [queue("q", strategy=Strategy.SKILL_TIERS, tiers=(7,), escalate_after=60, announce_every=30,
+               expected_handle_time=600, wrapup=0)],
+        [operator("expert", {"q": 9}), operator("junior", {"q": 3})],
+    )
+    eng, clock = engine(cfg)
+    logged_in(eng, "expert")
+    eng.enqueue("busy", "q")
+    eng.offer_answered("busy", "expert")
+    logged_in(eng, "junior")
+    first = of_type(eng.enqueue("c1", "q"), Announce)[0]
+    clock.advance(10)
+    second = of_type(eng.enqueue("c2", "q"), Announce)[0]
+
+    assert first.ewt == pytest.approx(60.0)
+    assert second.ewt >= eng.estimate("c1")

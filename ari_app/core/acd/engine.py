@@ -835,6 +835,10 @@ class Engine:
         talk = q.talk
         tiered = q.cfg.strategy is Strategy.SKILL_TIERS
         waited = now - call.enqueued_at
+        # A free operator held back by tiers takes nobody before the longest waiter's
+        # tier opens for them (had it opened, they would have been offered that caller).
+        head = next(q.in_order(), call)
+        head_waited = now - head.enqueued_at
         queues, calls = self._queues, self._calls
         servers: list[Server] = []
         for login, level in q.members.items():
@@ -855,7 +859,10 @@ class Engine:
                 servers.append(Server(None, rest, share, floor))
             elif status is WRAPUP:
                 servers.append(Server(op.wrapup_until - now, 0.0, share, floor))
-            else:  # READY (held back by tiers or a skip) or RINGING for a caller ahead
+            elif status is READY and tiered:
+                opens = max(self._tier_wait(q, level) - head_waited, 0.0)
+                servers.append(Server(opens, 0.0, share, floor))
+            else:  # RINGING for a caller ahead, or READY but skipped for a while
                 servers.append(Server(0.0, 0.0, share, floor))
         return estimate_wait(
             q.position(call), servers, talk=talk.mean, wrapup=q.cfg.wrapup, abandon_rate=q.waits.rate

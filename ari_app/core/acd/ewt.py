@@ -34,9 +34,11 @@ _MAX_STEPS = 20_000  # beyond this many simulated frees, finish in closed form
 class Server:
     """One operator serving the queue, as the estimator sees them.
 
-    ``free_in`` is known (seconds until free: 0 when free or ringing, the rest of the
-    wrap-up) or None while talking; then ``talk_left`` is the expected rest of the call.
-    ``not_before`` delays them for this caller (skill tiers not yet reached).
+    ``free_in`` is known (seconds until they take the first caller in line: 0 when
+    free or ringing, the rest of the wrap-up, or when a free operator's skill tier opens
+    for the longest waiter) or None while talking; then ``talk_left`` is the expected
+    rest of the call. ``not_before`` delays them for this caller (its tier not open yet):
+    it is never earlier than ``free_in`` for the caller at the head of the line.
     """
 
     free_in: float | None
