@@ -887,3 +887,23 @@ def test_world_drives_scenario_02_with_the_recorded_ami_call_events() -> None:
 
     got = run(scenario())
     assert _core(got) == _core(recorded)
+
+
+def test_list_commands_names_what_the_user_may_run() -> None:
+    async def scenario() -> None:
+        _bus, ami = await started()
+        try:
+            client = await Client.connect(ami.port)
+            await client.login("calls", "calls-secret")
+            await client.send(("Action", "ListCommands"), ("ActionID", "l"))
+            reply = await client.read()
+            assert reply[:2] == [("Response", "Success"), ("ActionID", "l")]
+            commands = dict(reply[2:])
+            assert commands["Ping"] == "Keepalive command. (Priv: <none>)"
+            assert commands["CoreShowChannels"] == "List currently active channels. (Priv: system,reporting,all)"
+            assert "PJSIPShowEndpoints" in commands  # write = system
+            assert "DeviceStateList" not in commands  # call,reporting: not granted
+        finally:
+            await ami.close()
+
+    run(scenario())

@@ -325,12 +325,38 @@ async def device_state_list(server: "AmiServer", session: "AmiSession", message:
     return True
 
 
+async def list_commands(server: "AmiServer", session: "AmiSession", message: Message) -> bool:
+    """``Name: synopsis (Priv: classes)`` for each action the user may run."""
+    lines: list[tuple[str, str]] = []
+    for key, (authority, _handler) in ACTIONS.items():
+        if authority == 0 or session.writeperm & authority:
+            name, synopsis = SYNOPSES[key]
+            lines.append((name, f"{synopsis} (Priv: {perms.privilege(authority)})"))
+    session.send(response("Success", message.action_id, None, extra=lines))
+    return True
+
+
+# Action names and synopses as core-en_US.xml documents them
+SYNOPSES: dict[str, tuple[str, str]] = {
+    "login": ("Login", "Login Manager."),
+    "challenge": ("Challenge", "Generate Challenge for MD5 Auth."),
+    "logoff": ("Logoff", "Logoff Manager."),
+    "ping": ("Ping", "Keepalive command."),
+    "events": ("Events", "Control Event Flow."),
+    "listcommands": ("ListCommands", "List available manager commands."),
+    "coreshowchannels": ("CoreShowChannels", "List currently active channels."),
+    "pjsipshowendpoints": ("PJSIPShowEndpoints", "Lists PJSIP endpoints."),
+    "pjsipshowcontacts": ("PJSIPShowContacts", "Lists PJSIP Contacts."),
+    "devicestatelist": ("DeviceStateList", "List the current known device states."),
+}
+
 ACTIONS: dict[str, tuple[int, Handler]] = {
     "login": (0, login),
     "challenge": (0, challenge),
     "logoff": (0, logoff),
     "ping": (0, ping),
     "events": (0, events),
+    "listcommands": (0, list_commands),
     "coreshowchannels": (perms.SYSTEM | perms.REPORTING, core_show_channels),
     "pjsipshowendpoints": (perms.SYSTEM, pjsip_show_endpoints),
     "pjsipshowcontacts": (perms.SYSTEM, pjsip_show_contacts),
