@@ -116,3 +116,79 @@ def test_without_the_application_the_caller_hears_an_apology_and_is_hung_up(tmp_
             assert pbx.world.finished[call_id].hangup_cause == 41
 
     run(scenario())
+
+
+def test_scenario_06_replayed_against_a_pbxsim_call(tmp_path: Path) -> None:
+    """The recorded FastAGI server's commands, sent to a real pbxsim call placed like the
+    recording's (caller "Test Caller" <+15551230001> dials 300 and presses 4 at 2.5 s):
+    the same replies as Asterisk's, the channel name and uniqueid aside."""
+    import json
+
+    from pbxsim_support import SHARED_ASTERISK
+
+    recording = SHARED_ASTERISK / "transcripts" / "06-fastagi-ivr-then-stasis.jsonl"
+    if not recording.exists():
+        import pytest
+
+        pytest.skip(f"recordings not found at {recording}")
+    entries = [e for e in map(json.loads, recording.read_text().splitlines()) if e["dir"] in ("agi-in", "agi-out")]
+    end = next(i for i, e in enumerate(entries) if e["dir"] == "agi-in" and e["line"] == "\n")
+    recorded_env = [e["line"] for e in entries[: end + 1]]
+    exchanges: list[tuple[str, list[str]]] = []
+    for e in entries[end + 1 :]:
+        if e["dir"] == "agi-out":
+            exchanges.append((e["line"], []))
+        else:
+            exchanges[-1][1].append(e["line"])
+
+    async def scenario() -> tuple[list[str], list[list[str]], str, str, dict[str, Any]]:
+        env: list[str] = []
+        replies: list[list[str]] = []
+
+        async def replay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            while (line := (await reader.readline()).decode()) not in ("\n", ""):
+                env.append(line)
+            env.append("\n")
+            for command, expected in exchanges:
+                writer.write(command.encode())
+                await writer.drain()
+                replies.append([(await reader.readline()).decode() for _ in expected])
+            writer.close()
+
+        agi = await asyncio.start_server(replay, "127.0.0.1", 0)
+        port = agi.sockets[0].getsockname()[1]
+        etc_dir = etc_with_agi_port(tmp_path, port)
+        (etc_dir / "extensions.conf").write_text(
+            "[from-trunk]\nexten => 300,1,NoOp(lab)\n same => n,Answer()\n"
+            f" same => n,AGI(agi://127.0.0.1:{port}/ivr)\n same => n,Stasis(callcenter)\n same => n,Hangup()\n"
+        )
+        async with agi, sim(etc_dir) as pbx, aiohttp.ClientSession() as session:
+            events = await Events.connect(pbx, session, "callcenter", auth=f"{USER}:{PASSWORD}")
+            call_id = pbx.world.place_inbound_call("+15551230001", "300", caller_name="Test Caller",
+                                                   dtmf=[{"after": 2.5, "digits": "4"}])
+            start = await events.next("StasisStart", timeout=10)
+            name = pbx.world.channels[call_id].name
+            status, body = await Ari(pbx, session, (USER, PASSWORD)).get(
+                f"/channels/{call_id}/variable", params={"variable": "QUEUE_SKILL"})
+            assert (status, body) == (200, {"value": "sales"})
+            await Ari(pbx, session, (USER, PASSWORD)).delete(f"/channels/{call_id}")
+            await events.close()
+        return env, replies, name, call_id, start
+
+    env, replies, name, call_id, start = run(scenario())
+    recorded_name, recorded_id = "PJSIP/trunk-00000009", "1795317414.21"
+
+    def normalise(line: str) -> str:
+        line = line.replace(recorded_name, "<name>").replace(name, "<name>")
+        line = line.replace(recorded_id, "<id>").replace(call_id, "<id>")
+        for prefix in ("agi_request: ", "agi_threadid: "):
+            if line.startswith(prefix):
+                return prefix + "<x>\n"
+        return line
+
+    assert [normalise(line) for line in env] == [normalise(line) for line in recorded_env]
+    assert [[normalise(line) for line in reply] for reply in replies] == [
+        [normalise(line) for line in expected] for _command, expected in exchanges
+    ]
+    assert start["channel"]["dialplan"] == {"context": "from-trunk", "exten": "300", "priority": 4,
+                                            "app_name": "Stasis", "app_data": "callcenter"}
