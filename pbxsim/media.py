@@ -105,7 +105,11 @@ class SoundLibrary:
     # --- lookup -------------------------------------------------------------------
 
     def find(self, name: str, language: str = "") -> SoundFile | None:
-        """The file Asterisk would play for ``name`` in ``language``, or None."""
+        """The file Asterisk would play for ``name`` in ``language``, or None.
+        Absolute names are not cached: they usually point at recordings, which come
+        and go while pbxsim runs."""
+        if name.startswith("/"):
+            return self._lookup(name, language)
         key = (name, language)
         if key not in self._found:
             self._found[key] = self._lookup(name, language)

@@ -341,3 +341,10 @@ def test_music_class_random_sort_is_a_seeded_shuffle(tmp_path: Path) -> None:
     assert sorted(f.name for f in shuffled.files) == names
     start = names.index(rotated.files[0].name)
     assert [f.name for f in rotated.files] == names[start:] + names[:start]
+
+
+def test_absolute_names_see_files_written_later(tmp_path: Path) -> None:
+    lib = SoundLibrary([tmp_path / "none"])
+    assert lib.find(str(tmp_path / "later"), "en") is None
+    write_wav(tmp_path / "later.wav", 0.25)
+    assert lib.duration(str(tmp_path / "later"), "en") == 0.25
