@@ -82,6 +82,17 @@ async def lab_dialplan(ch: Any, context: str, exten: str, priority: int) -> None
         ch.set_location(context, exten, 3, "Stasis", ",".join([APP, *args]))
         await ch.stasis(APP, args)
         return
+    if context == "from-trunk" and exten == "300":
+        # 300 = Answer() + AGI(agi://127.0.0.1:4573/ivr) + Stasis(callcenter); the IVR's
+        # effect (SET VARIABLE QUEUE_SKILL sales) stands in for the FastAGI session
+        ch.set_location(context, exten, 1, "NoOp", "IVR entry")
+        ch.set_location(context, exten, 2, "Answer", "")
+        await ch.answer()
+        ch.set_location(context, exten, 3, "AGI", "agi://127.0.0.1:4573/ivr")
+        ch.set_variable("QUEUE_SKILL", "sales")
+        ch.set_location(context, exten, 4, "Stasis", APP)
+        await ch.stasis(APP, [])
+        return
     ch.set_location(context, exten, priority, "Hangup", "")
 
 

@@ -282,9 +282,11 @@ class MediaOps:
                 self._forget(pb)
             queue.clear()
             queue.append(current)
-            if current.state in ("playing", "paused", "continuing"):
+            if current.state in ("playing", "paused", "continuing") and not current.never_ends:
                 self._finish(current, "done")
             else:
+                # queued, or an item Asterisk never sends a final update for (bogus:x)
+                self._cancel_timer(current)
                 queue.clear()
                 self._forget(current)
         rec = ch.recording
