@@ -43,6 +43,7 @@ class Endpoint:
         self.behaviour = PhoneBehaviour()
         self.channels: dict[str, Channel] = {}
         self.contact_uri = ""
+        self._by_device: dict[str, int] = {}
         self.device_state = self.compute_device_state()
 
     @property
@@ -68,13 +69,32 @@ class Endpoint:
     def snapshot(self) -> EndpointSnapshot:
         return EndpointSnapshot(self.tech, self.resource, self.state, tuple(self.channels))
 
+    # --- device state, kept incrementally (a trunk may carry thousands of channels) ---
+    def add_channel(self, ch: Channel) -> None:
+        self.channels[ch.id] = ch
+        self._count(ch.state, +1)
+
+    def remove_channel(self, ch: Channel) -> None:
+        if self.channels.pop(ch.id, None) is not None:
+            self._count(ch.state, -1)
+
+    def state_changed(self, ch: Channel, old: str) -> None:
+        if ch.id in self.channels:
+            self._count(old, -1)
+            self._count(ch.state, +1)
+
+    def _count(self, state: str, delta: int) -> None:
+        dev = _CHAN2DEV.get(state, "INUSE")
+        if dev != "NOT_INUSE":
+            self._by_device[dev] = self._by_device.get(dev, 0) + delta
+
     def compute_device_state(self) -> str:
         if not self.registered:
             return "UNAVAILABLE"
-        states = {_CHAN2DEV.get(c.state, "INUSE") for c in self.channels.values()}
-        if "RINGING" in states and "INUSE" in states:
+        counts = self._by_device
+        if counts.get("RINGING", 0) > 0 and counts.get("INUSE", 0) > 0:
             return "RINGINUSE"
         for s in ("INUSE", "RINGING", "BUSY"):
-            if s in states:
+            if counts.get(s, 0) > 0:
                 return s
         return "NOT_INUSE"

@@ -189,7 +189,7 @@ class World:
         name = self.ids.channel_name(endpoint.tech, endpoint.resource)
         ch = Channel(self, uniqueid=uid, name=name, tech=endpoint.tech, resource=endpoint.resource, **fields)
         self.channels[uid] = ch
-        endpoint.channels[uid] = ch
+        endpoint.add_channel(ch)
         self.publish(ChannelCreated(ch.snapshot()))
         self.refresh_device(endpoint)
         return ch
@@ -197,10 +197,12 @@ class World:
     def set_state(self, ch: Channel, state: str) -> None:
         if ch.state == state:
             return
+        old = ch.state
         ch.state = state
         self.publish(ChannelStateChanged(ch.snapshot()))
         ep = self.endpoint(ch.tech, ch.resource)
         if ep is not None:
+            ep.state_changed(ch, old)
             self.refresh_device(ep)
 
     def set_location(self, ch: Channel, context: str, exten: str, priority: int, app: str, data: str, *, publish: bool = True) -> None:
@@ -297,7 +299,7 @@ class World:
             self.finished.popitem(last=False)
         ep = self.endpoint(ch.tech, ch.resource)
         if ep is not None:
-            ep.channels.pop(ch.id, None)
+            ep.remove_channel(ch)
             self.refresh_device(ep)
 
     # --- dialplan -----------------------------------------------------------------------
