@@ -180,6 +180,8 @@ class BridgeOps:
             self.moh_stop(bridge)
         bridge.moh_class = cls
         bridge.moh_started_at = self.world.now()
+        self.world.ids.uniqueid()  # the MOH announcer's two halves take ids, as in Asterisk
+        self.world.ids.uniqueid()
         for ch in bridge.channels:
             self._music(ch, True, cls)
 

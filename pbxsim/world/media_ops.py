@@ -388,6 +388,8 @@ class MediaOps:
         body = rec.body()
         if kind == "bridge":
             target.recorder_name = self.world.ids.channel_name("Recorder", "ARI") + ";2"
+            self.world.ids.uniqueid()  # the recorder's two halves take ids, as in Asterisk
+            self.world.ids.uniqueid()
             target.retune()
             if target.bridge_type == "mixing" and target.channels:
                 self.world.bridges.update_peers(target)
