@@ -93,8 +93,8 @@ class ChannelOps(Protocol):
         """Enter Stasis(app, args): returns when the channel leaves the application
         (``continue`` or the app hanging it up), True with STASISSTATUS=SUCCESS.
         Returns False at once, with STASISSTATUS=FAILED, when no client is connected
-        for ``app``; app_stasis then returns -1, so the dialplan stops and the channel
-        is hung up (the ``h`` extension runs if there is one)."""
+        for ``app``; app_stasis then returns 0 ("so pbx_core doesn't hang up the
+        channel"), so the dialplan goes on at the next priority."""
         ...
 
     def verbose(self, message: str, level: int = 1) -> None:

@@ -531,12 +531,16 @@ def test_the_event_loop_keeps_ticking_while_20k_rows_are_written(tmp_path: Path)
                 rows = [{"call_id": "chan-1", "kind": "bulk", "ts": 0.0}] * 20_000
                 await store.write(lambda db: db["call_events"].insert_all(rows))
 
+            # Bounds leave room for a loaded machine (CI shares its 2 cores with other
+            # jobs): what they rule out is SQLite running on the loop, which would
+            # stall it for the whole write.
             lag, ticks = await _max_loop_lag(many_small_writes)
-            assert lag < 0.1 and ticks > 10
+            assert lag < 0.25 and ticks > 10
             started = time.monotonic()
             lag, ticks = await _max_loop_lag(one_big_transaction)
-            assert lag < 0.1 and ticks > 10
-            assert ticks > (time.monotonic() - started) / 0.01  # kept ticking throughout
+            took = time.monotonic() - started
+            assert lag < max(0.25, took / 2) and ticks > 10
+            assert ticks > took / 0.01  # kept ticking throughout
             assert await store.read(lambda db: db["call_events"].count) == 40_000
 
     asyncio.run(scenario())
