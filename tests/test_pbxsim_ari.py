@@ -476,3 +476,23 @@ def test_asterisk_info_applications_and_subscriptions() -> None:
             await ev.close()
 
     run(main())
+
+
+def test_snoop_channel_enters_the_app_and_ends_with_the_snooped_call() -> None:
+    async def main() -> None:
+        async with lab_sim() as sim, aiohttp.ClientSession() as s:
+            ari, ev = Ari(sim, s), await Events.connect(sim, s)
+            cid, _ = await _inbound(sim, ev)
+            assert (await ari.post(f"/channels/{cid}/snoop?spy=none&whisper=none&app={APP}"))[0] == 400
+            status, snoop = await ari.post(f"/channels/{cid}/snoop?spy=both&app={APP}&appArgs=supervisor")
+            assert status == 200 and snoop["name"].startswith(f"Snoop/{cid}-") and snoop["state"] == "Up"
+            start = await ev.next("StasisStart", lambda e: e["channel"]["id"] == snoop["id"])
+            assert start["args"] == ["supervisor"]
+            assert any(e["event"] == "snooped" for e in sim.world.timeline(cid))
+            sim.world.remote_hangup(cid)
+            await ev.next("StasisEnd", lambda e: e["channel"]["id"] == snoop["id"])
+            destroyed = await ev.next("ChannelDestroyed", lambda e: e["channel"]["id"] == snoop["id"])
+            assert destroyed["cause"] == 16
+            await ev.close()
+
+    run(main())

@@ -175,6 +175,16 @@ def add_routes(app: web.Application, ctx: AriContext, prefix: str) -> None:
         world.set_variable(ch, name, params.get("value") or "")
         return no_content()
 
+    @ari_handler
+    async def snoop(request: web.Request, params: Params) -> web.Response:
+        target = world.channel(request.match_info["channel_id"])
+        ch = world.calls.snoop(
+            target, spy=params.get("spy") or "none", whisper=params.get("whisper") or "none",
+            app=params.get("app") or "", app_args=params.get("appArgs") or "",
+            snoop_id=request.match_info.get("snoop_id") or params.get("snoopId"),
+        )
+        return json_response(channel_json(ch.snapshot()))
+
     base = f"{prefix}/channels"
     r.add_get(base, list_channels)
     r.add_post(base, originate)
@@ -198,5 +208,7 @@ def add_routes(app: web.Application, ctx: AriContext, prefix: str) -> None:
     r.add_post(base + "/{channel_id}/play", play)
     r.add_post(base + "/{channel_id}/play/{playback_id}", play)
     r.add_post(base + "/{channel_id}/record", record)
+    r.add_post(base + "/{channel_id}/snoop", snoop)
+    r.add_post(base + "/{channel_id}/snoop/{snoop_id}", snoop)
     r.add_get(base + "/{channel_id}/variable", get_variable)
     r.add_post(base + "/{channel_id}/variable", set_variable)

@@ -228,3 +228,35 @@ class Calls:
         ch.note("hangup", by="timeout")
         ch.mark_gone()
         self.world.destroy(ch, 19, tech_cause=480)
+
+    # --- snoop ----------------------------------------------------------------------------
+    def snoop(self, target: Channel, *, spy: str, whisper: str, app: str, app_args: str = "",
+              snoop_id: str | None = None) -> Channel:
+        """POST /channels/{id}/snoop: a ``Snoop/<id>-%08x`` channel, Up, that enters
+        ``app`` at once and hangs up when the snooped channel goes away. What it would
+        hear or say is not simulated; the snooped party's timeline notes it."""
+        world = self.world
+        directions = ("none", "both", "out", "in")
+        if spy not in directions or whisper not in directions or (spy == "none" and whisper == "none"):
+            raise OperationError(400, "Invalid parameters")
+        if not app:
+            raise OperationError(400, "app: Required parameter missing")
+        ch = world.new_channel(
+            None, uniqueid=snoop_id or None, tech="Snoop", resource=target.id, state="Up", caller=("", ""),
+            connected=("", ""), context="default", exten="s", priority=1, app_name="", app_data="",
+            language=target.language, protocol_id="", direction="internal",
+        )
+        ch.answered_at = None  # no RTP of its own: no RTPAUDIOQOS on hang-up
+        target.snoops.append(ch)
+        target.note("snooped", spy=spy, whisper=whisper, channel=ch.id)
+        world.stasis.subscribe(app, f"channel:{ch.id}")
+        args = app_args.split(",") if app_args else []
+        data = f"{app},{app_args}" if app_args else app
+        world.set_location(ch, ch.context, ch.exten, ch.priority, "Stasis", data, publish=False)
+        world.later_real(0, self._snoop_start, ch, app, args, owner=ch)
+        return ch
+
+    def _snoop_start(self, ch: Channel, app: str, args: list[str]) -> None:
+        if not ch.hungup and not self.world.start_stasis(ch, app, args):
+            self.world.hangup(ch, cause=16, by="dialplan", soft=True, request_cause=16)
+

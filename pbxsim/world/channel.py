@@ -126,6 +126,7 @@ class Channel:
         self.playbacks: deque[Any] = deque()  # pbxsim.world.media_ops.Playback, first = playing
         self.recording: Any = None
         self.party: Any = None  # behaviour of the simulated party on the far end
+        self.snoops: list[Channel] = []  # Snoop/... channels spying on or whispering to this one
         self.timers: list[asyncio.TimerHandle] = []
         self.dialplan_task: asyncio.Task[None] | None = None
         self.digits = DigitInbox()

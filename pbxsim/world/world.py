@@ -16,6 +16,7 @@ Answer()'s 500 ms) are divided by ``speed``; timeouts an ARI client passes are n
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
@@ -182,16 +183,23 @@ class World:
         return (named or trunks or [None])[0]
 
     # --- channel life cycle ---------------------------------------------------------
-    def new_channel(self, endpoint: Endpoint, *, uniqueid: str | None = None, **fields: Any) -> Channel:
+    def new_channel(self, endpoint: Endpoint | None, *, uniqueid: str | None = None, tech: str = "",
+                    resource: str = "", **fields: Any) -> Channel:
+        """A new channel on ``endpoint`` (None for internal ones such as Snoop/...,
+        named ``<tech>/<resource>-%08x`` and without an endpoint or device state)."""
         uid = uniqueid or self.ids.uniqueid()
         if uid in self.channels:
             raise OperationError(409, "Channel with given unique ID already exists")
-        name = self.ids.channel_name(endpoint.tech, endpoint.resource)
-        ch = Channel(self, uniqueid=uid, name=name, tech=endpoint.tech, resource=endpoint.resource, **fields)
+        if endpoint is not None:
+            tech, resource = endpoint.tech, endpoint.resource
+        name = self.ids.channel_name(tech, resource)
+        ch = Channel(self, uniqueid=uid, name=name, tech=tech, resource=resource if endpoint is not None else "", **fields)
         self.channels[uid] = ch
-        endpoint.add_channel(ch)
+        if endpoint is not None:
+            endpoint.add_channel(ch)
         self.publish(ChannelCreated(ch.snapshot()))
-        self.refresh_device(endpoint)
+        if endpoint is not None:
+            self.refresh_device(endpoint)
         return ch
 
     def set_state(self, ch: Channel, state: str) -> None:
@@ -289,6 +297,11 @@ class World:
             self.leave_stasis(ch)
         ch.destroyed = True
         ch.cancel_timers()
+        for snoop in ch.snoops:
+            if not snoop.hungup:
+                snoop.note("hangup", by="snooped channel")
+                self.later_real(0, functools.partial(self.hangup, snoop, cause=16, by="snooped channel", soft=False))
+        ch.snoops.clear()
         if cause is not None:
             ch.hangup_cause = cause
         self.publish(ChannelHungUp(ch.snapshot(), ch.hangup_cause, cause_text(ch.hangup_cause), tech_cause))
