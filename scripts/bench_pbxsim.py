@@ -1,0 +1,785 @@
+#!/usr/bin/env python3
+"""Benchmark pbxsim: N concurrent simulated calls entering Stasis with a trivial app.
+
+pbxsim must never be the bottleneck of our own benchmarks; this says whether it is.
+
+Set-up
+- pbxsim runs in its own process (this script re-run with ``--serve-pbxsim``: a
+  ``PbxSim`` on ephemeral ports with fixed bench credentials), so the app's CPU is not
+  counted against it (2 cores: one each). Its configuration is the shipped
+  ``asterisk_etc/`` copied to a temporary directory, with one change by default
+  (``--dialplan direct``): extensions.conf's ``[from-trunk]`` is just
+  ``Stasis(switchboard,bench)``, so what is measured is pbxsim itself rather than the
+  IVR. ``--dialplan shipped`` keeps the shipped extensions.conf (NoOp, Answer, the
+  FastAGI IVR, Stasis), with a trivial FastAGI server in the app process that answers
+  ``ANSWER``/``SET VARIABLE`` and ends the session at once.
+- Calls are placed through the control API (``POST /_sim/calls``) as a burst of N
+  spread evenly over ``--burst`` seconds (default 1 s). Until ``pbxsim.control``
+  exists, the child serves the same request body from a bench-only hook calling
+  ``world.place_inbound_call`` (reported as ``control_api``).
+- The trivial app: one process, an aiohttp WebSocket on ``/ari/events?app=switchboard``;
+  a holding bridge created at start; on StasisStart → POST answer → POST addChannel
+  into the holding bridge → after ``--hold`` seconds DELETE the channel. Every call is
+  held concurrently (hold > burst), then hung up.
+
+Figures
+- Latencies, measured precisely without changing anything an Asterisk client sees
+  (both processes share the wall clock):
+  ``stasis_start``: control request sent → StasisStart received;
+  ``entered_bridge``: addChannel request sent → ChannelEnteredBridge received;
+  ``rest``: request → response of answer/addChannel/DELETE;
+  ``event_age``: receive time − the event's ``timestamp`` for every event (ARI
+  timestamps have millisecond resolution, so these carry ±0.5 ms of rounding).
+- Events delivered per second over the burst (first call placed → last call in the
+  bridge) and over the whole run's busy windows; the peak over 100 ms windows.
+- pbxsim's CPU seconds (utime+stime from /proc/<pid>/stat) from just before the burst
+  to the last StasisEnd, per call and per event; its peak RSS (VmHWM).
+- Baseline, same run: a bare aiohttp server process (``--serve-baseline``) replays
+  the exact wire traffic pbxsim produced, at the same moments: the same WebSocket
+  messages (same texts, so same sizes and order) pushed to the same client code, and
+  the same HTTP requests answered with same-status, same-size bodies. Its CPU and
+  latencies are the transport's own cost; the difference is what pbxsim adds.
+
+Output: human-readable lines, then one JSON object on the last line. Targets (p99 of
+both precise latencies under 5 ms; pbxsim CPU per call under 5x the baseline's) are
+reported, never enforced: the exit code is 0 unless calls went missing (exit 1).
+``--profile FILE`` runs the pbxsim child under cProfile and prints its top functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import calendar
+import json
+import math
+import os
+import pstats
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402
+from aiohttp import web  # noqa: E402
+
+ARI_USER = "bench"
+ARI_PASSWORD = "bench-secret"
+AMI_USER = "bench"
+AMI_SECRET = "bench-secret"
+APP = "switchboard"
+BRIDGE_ID = "bench-holding"
+P99_TARGET_MS = 5.0
+CPU_RATIO_TARGET = 5.0
+CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+DIRECT_EXTENSIONS = """\
+; bench_pbxsim.py: callers go straight into the app (no IVR), so the bench measures
+; pbxsim's Stasis path rather than the dialplan.
+[general]
+static = yes
+writeprotect = yes
+
+[from-trunk]
+exten => _X.,1,Stasis(switchboard,bench)
+ same => n,Hangup()
+exten => _+X.,1,Stasis(switchboard,bench)
+ same => n,Hangup()
+"""
+
+
+# ============================================================================================
+# statistics and /proc
+# ============================================================================================
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile of already sorted values."""
+    if not sorted_values:
+        return 0.0
+    rank = max(1, math.ceil(q / 100.0 * len(sorted_values)))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+def summary_ms(values_s: Sequence[float]) -> dict[str, float | int]:
+    """n, p50, p99, max, mean of durations given in seconds, in milliseconds."""
+    ms = sorted(v * 1000.0 for v in values_s)
+    if not ms:
+        return {"n": 0, "p50": 0.0, "p99": 0.0, "max": 0.0, "mean": 0.0}
+    return {
+        "n": len(ms),
+        "p50": round(percentile(ms, 50), 3),
+        "p99": round(percentile(ms, 99), 3),
+        "max": round(ms[-1], 3),
+        "mean": round(sum(ms) / len(ms), 3),
+    }
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def proc_status_kb(pid: int, key: str) -> int:
+    """A kB figure of /proc/<pid>/status (VmHWM = peak RSS, VmRSS = current)."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def self_cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+_TS_CACHE: dict[str, float] = {}
+
+
+def ari_timestamp(text: str) -> float:
+    """``2026-11-22T03:15:52.844+0000`` → epoch seconds (the seconds part cached)."""
+    head = text[:19]
+    base = _TS_CACHE.get(head)
+    if base is None:
+        base = float(calendar.timegm(time.strptime(head, "%Y-%m-%dT%H:%M:%S")))
+        if len(_TS_CACHE) > 4096:
+            _TS_CACHE.clear()
+        _TS_CACHE[head] = base
+    return base + int(text[20:23]) / 1000.0
+
+
+def busiest_window_rate(times: Sequence[float], window: float = 0.1) -> float:
+    """Peak events per second over any ``window``-long interval (times sorted)."""
+    best, lo = 0, 0
+    for hi, t in enumerate(times):
+        while t - times[lo] > window:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best / window
+
+
+# ============================================================================================
+# child processes
+# ============================================================================================
+
+
+def make_etc(dialplan: str) -> Path:
+    """A temporary copy of the shipped asterisk_etc/ (secrets excluded), with the bench
+    dialplan for ``direct``."""
+    tmp = Path(tempfile.mkdtemp(prefix="bench-pbxsim-etc-"))
+    etc = tmp / "asterisk_etc"
+    shutil.copytree(ROOT / "asterisk_etc", etc, ignore=shutil.ignore_patterns("secrets"))
+    if dialplan == "direct":
+        (etc / "extensions.conf").write_text(DIRECT_EXTENSIONS, encoding="utf-8")
+    return etc
+
+
+async def _stdin_closed() -> None:
+    """Wait until the parent closes our stdin (its way of saying stop)."""
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, sys.stdin.buffer.read)
+
+
+def _bench_control_app(world: Any) -> web.Application:
+    """Bench-only stand-in for ``pbxsim.control``'s POST /_sim/calls (same body), used
+    only while that module does not exist yet."""
+
+    async def place(request: web.Request) -> web.Response:
+        body = await request.json()
+        call_id = world.place_inbound_call(
+            str(body["from"]), str(body["to"]), dtmf=body.get("dtmf") or (), hangup_after=body.get("hangup_after")
+        )
+        return web.json_response({"id": call_id}, status=201)
+
+    app = web.Application()
+    app.router.add_post("/_sim/calls", place)
+    return app
+
+
+async def serve_pbxsim(etc_dir: str, speed: float) -> None:
+    """Child role: run PbxSim on ephemeral ports, print where, run until stdin closes."""
+    from pbxsim.server import PbxSim
+
+    async with PbxSim(etc_dir, ari_port=0, ami_port=0, control_port=0, speed=speed, ari_user=ARI_USER,
+                      ari_password=ARI_PASSWORD, ami_user=AMI_USER, ami_secret=AMI_SECRET) as sim:
+        control_url, control_api = sim.control_url, "pbxsim.control"
+        hook: web.AppRunner | None = None
+        if control_url is None:
+            hook = web.AppRunner(_bench_control_app(sim.world), access_log=None, handle_signals=False)
+            await hook.setup()
+            site = web.TCPSite(hook, "127.0.0.1", 0)
+            await site.start()
+            port = next(a[1] for a in hook.addresses if isinstance(a, tuple))
+            control_url, control_api = f"http://127.0.0.1:{port}", "bench hook (pbxsim.control absent)"
+        print(json.dumps({"pid": os.getpid(), "ari_url": sim.ari_url, "events_url": sim.events_url,
+                          "control_url": control_url, "control_api": control_api,
+                          "problems": list(sim.problems)}), flush=True)
+        try:
+            await _stdin_closed()
+        finally:
+            if hook is not None:
+                await hook.cleanup()
+
+
+async def serve_baseline() -> None:
+    """Child role: a bare aiohttp server replaying recorded wire traffic.
+
+    ``GET /ws``: a WebSocket; the client sends ``{"schedule": path, "start": epoch}`` and
+    the server pushes each recorded message at ``start + offset``; ``GET /sendtimes``
+    returns when each was sent. Any other path answers with the ``status`` and a body of
+    ``size`` bytes given in the query string."""
+    send_times: list[float] = []
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def replay(ws: web.WebSocketResponse, path: str, start: float) -> None:
+        with open(path, encoding="utf-8") as f:
+            schedule = json.load(f)
+        for offset, text in schedule:
+            delay = start + offset - time.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            send_times.append(time.time())
+            await ws.send_str(text)
+
+    async def ws_handler(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(max_msg_size=1 << 20)
+        await ws.prepare(request)
+        async for msg in ws:
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                break
+            order = json.loads(msg.data)
+            task = asyncio.ensure_future(replay(ws, order["schedule"], float(order["start"])))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        return ws
+
+    async def sendtimes(request: web.Request) -> web.Response:
+        return web.json_response(send_times)
+
+    async def any_request(request: web.Request) -> web.Response:
+        await request.read()
+        status = int(request.query.get("status", "200"))
+        size = int(request.query.get("size", "0"))
+        if status == 204 or size == 0:
+            return web.Response(status=status)
+        return web.Response(status=status, body=b"{" + b" " * max(0, size - 2) + b"}", content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/ws", ws_handler)
+    app.router.add_get("/sendtimes", sendtimes)
+    app.router.add_route("*", "/{tail:.*}", any_request)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = next(a[1] for a in runner.addresses if isinstance(a, tuple))
+    print(json.dumps({"pid": os.getpid(), "url": f"http://127.0.0.1:{port}"}), flush=True)
+    try:
+        await _stdin_closed()
+    finally:
+        await runner.cleanup()
+
+
+class Child:
+    """A child process of this script in one of its roles, stopped by closing stdin."""
+
+    def __init__(self, role_args: list[str]) -> None:
+        self.role_args = role_args
+        self.proc: asyncio.subprocess.Process | None = None
+        self.info: dict[str, Any] = {}
+
+    async def start(self, timeout: float = 30.0) -> dict[str, Any]:
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, str(Path(__file__).resolve()), *self.role_args,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, cwd=str(ROOT),
+        )
+        assert self.proc.stdout is not None
+        while True:
+            line = await asyncio.wait_for(self.proc.stdout.readline(), timeout)
+            if not line:
+                raise RuntimeError(f"child {self.role_args[0]} exited before it was ready")
+            text = line.decode().strip()
+            if text.startswith("{"):
+                self.info = json.loads(text)
+                return self.info
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    async def stop(self, timeout: float = 20.0) -> None:
+        proc = self.proc
+        if proc is None:
+            return
+        if proc.stdin is not None:
+            proc.stdin.close()
+        try:
+            await asyncio.wait_for(proc.wait(), timeout)
+        except asyncio.TimeoutError:
+            proc.send_signal(signal.SIGTERM)
+            await proc.wait()
+
+
+# ============================================================================================
+# the trivial app
+# ============================================================================================
+
+
+@dataclass
+class CallRecord:
+    number: str
+    placed_at: float = 0.0
+    channel_id: str = ""
+    stasis_at: float = 0.0
+    add_sent_at: float = 0.0
+    entered_at: float = 0.0
+    ended_at: float = 0.0
+
+
+@dataclass
+class Traffic:
+    """What crossed the wire, for the baseline's replay and the figures."""
+
+    t0: float = 0.0
+    ws: list[tuple[float, str]] = field(default_factory=list)  # (receive time, text)
+    http: list[tuple[float, str, int, int, int]] = field(default_factory=list)  # (sent, method, status, req size, resp size)
+    event_ages: list[float] = field(default_factory=list)
+    rest: dict[str, list[float]] = field(default_factory=lambda: {"answer": [], "addChannel": [], "hangup": [], "place": []})
+    errors: list[str] = field(default_factory=list)
+
+
+class TrivialApp:
+    """The app under which pbxsim is measured: answer, park in one holding bridge, hang
+    up after ``hold`` seconds."""
+
+    def __init__(self, session: aiohttp.ClientSession, world_session: aiohttp.ClientSession, ari_url: str,
+                 control_url: str, calls: int, hold: float) -> None:
+        self.session = session
+        self.world_session = world_session  # the simulated world's driver, not the app: its own pool
+        self.ari_url = ari_url
+        self.control_url = control_url
+        self.hold = hold
+        self.records = [CallRecord(number=f"+7999{i:07d}") for i in range(calls)]
+        self.by_number = {r.number: r for r in self.records}
+        self.by_channel: dict[str, CallRecord] = {}
+        self.traffic = Traffic()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.ended = 0
+        self.all_ended = asyncio.Event()
+        self.event_types: dict[str, int] = {}
+
+    def spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def request(self, method: str, url: str, kind: str, *, session: aiohttp.ClientSession | None = None,
+                      **kwargs: Any) -> tuple[int, bytes]:
+        sent = time.time()
+        body = kwargs.get("data") or (json.dumps(kwargs["json"]).encode() if "json" in kwargs else b"")
+        async with (session or self.session).request(method, url, **kwargs) as resp:
+            data = await resp.read()
+            done = time.time()
+        self.traffic.http.append((sent, method, resp.status, len(body), len(data)))
+        self.traffic.rest.setdefault(kind, []).append(done - sent)
+        if resp.status >= 300:
+            self.traffic.errors.append(f"{method} {url} -> {resp.status} {data[:200]!r}")
+        return resp.status, data
+
+    # --- the event stream --------------------------------------------------------------------
+    async def read_events(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        traffic = self.traffic
+        while True:
+            msg = await ws.receive()
+            now = time.time()
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                return
+            text = msg.data
+            traffic.ws.append((now, text))
+            event = json.loads(text)
+            traffic.event_ages.append(now - ari_timestamp(event["timestamp"]))
+            kind = event["type"]
+            self.event_types[kind] = self.event_types.get(kind, 0) + 1
+            handler = getattr(self, "on_" + kind, None)
+            if handler is not None:
+                handler(event, now)
+
+    def on_StasisStart(self, event: dict[str, Any], now: float) -> None:  # noqa: N802 - named after the event
+        record = self.by_number.get(event["channel"]["caller"]["number"])
+        if record is None or record.channel_id:
+            return
+        record.channel_id = event["channel"]["id"]
+        record.stasis_at = now
+        self.by_channel[record.channel_id] = record
+        self.spawn(self.handle_call(record))
+
+    def on_ChannelEnteredBridge(self, event: dict[str, Any], now: float) -> None:  # noqa: N802
+        record = self.by_channel.get(event["channel"]["id"])
+        if record is not None and not record.entered_at:
+            record.entered_at = now
+
+    def on_StasisEnd(self, event: dict[str, Any], now: float) -> None:  # noqa: N802
+        record = self.by_channel.get(event["channel"]["id"])
+        if record is not None and not record.ended_at:
+            record.ended_at = now
+            self.ended += 1
+            if self.ended == len(self.records):
+                self.all_ended.set()
+
+    # --- one call ---------------------------------------------------------------------------
+    async def handle_call(self, record: CallRecord) -> None:
+        base = f"{self.ari_url}/channels/{record.channel_id}"
+        await self.request("POST", f"{base}/answer", "answer")
+        record.add_sent_at = time.time()
+        await self.request("POST", f"{self.ari_url}/bridges/{BRIDGE_ID}/addChannel", "addChannel",
+                           params={"channel": record.channel_id})
+        await asyncio.sleep(self.hold)  # the app's own behaviour: hold the call, then hang up
+        await self.request("DELETE", base, "hangup")
+
+    async def place(self, record: CallRecord, at: float) -> None:
+        delay = at - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        record.placed_at = time.time()
+        await self.request("POST", f"{self.control_url}/_sim/calls", "place", session=self.world_session,
+                           json={"from": record.number, "to": "100"})
+
+
+# ============================================================================================
+# the two runs
+# ============================================================================================
+
+
+async def run_pbxsim(args: argparse.Namespace, etc: Path) -> dict[str, Any]:
+    role = ["--serve-pbxsim", "--etc", str(etc), "--speed", str(args.speed)]
+    if args.profile:
+        role += ["--profile", args.profile]
+    child = Child(role)
+    info = await child.start()
+    token = base64.b64encode(f"{ARI_USER}:{ARI_PASSWORD}".encode()).decode()
+    headers = {"Authorization": f"Basic {token}"}
+    result: dict[str, Any] = {"control_api": info["control_api"], "problems": info["problems"]}
+    agi: asyncio.AbstractServer | None = None
+    try:
+        if args.dialplan == "shipped":
+            agi = await start_trivial_agi()
+        async with aiohttp.ClientSession(headers=headers, connector=aiohttp.TCPConnector(limit=args.pool)) as session, \
+                aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as world_session:
+            app = TrivialApp(session, world_session, info["ari_url"], info["control_url"], args.calls, args.hold)
+            ws = await session.ws_connect(f"{info['events_url']}?app={APP}", max_msg_size=1 << 24)
+            reader = asyncio.ensure_future(app.read_events(ws))
+            await app.request("POST", f"{info['ari_url']}/bridges", "bridge",
+                              params={"type": "holding", "bridgeId": BRIDGE_ID, "name": "bench"})
+            await asyncio.sleep(0.2)  # let the child settle after start-up (untimed)
+            rss_before = proc_status_kb(child.pid, "VmRSS")
+            cpu0, app_cpu0 = proc_cpu_seconds(child.pid), self_cpu_seconds()
+            t0 = time.time() + 0.05
+            app.traffic.t0 = t0
+            step = args.burst / max(1, args.calls - 1) if args.calls > 1 else 0.0
+            for i, record in enumerate(app.records):
+                app.spawn(app.place(record, t0 + i * step))
+            timeout = args.burst + args.hold + 30 + args.calls * 0.05
+            try:
+                await asyncio.wait_for(app.all_ended.wait(), timeout)
+            except asyncio.TimeoutError:
+                app.traffic.errors.append(f"timed out: {app.ended}/{args.calls} calls ended")
+            t_end = time.time()
+            cpu1, app_cpu1 = proc_cpu_seconds(child.pid), self_cpu_seconds()
+            peak_rss = proc_status_kb(child.pid, "VmHWM")
+            await asyncio.sleep(0.05)  # late events (none expected) are still counted
+            await ws.close()
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+            for task in list(app.tasks):
+                task.cancel()
+            await asyncio.gather(*app.tasks, return_exceptions=True)
+    finally:
+        if agi is not None:
+            agi.close()
+        await child.stop()
+    result.update(app=app, t0=t0, t_end=t_end, cpu=cpu1 - cpu0, app_cpu=app_cpu1 - app_cpu0,
+                  peak_rss_kb=peak_rss, rss_before_kb=rss_before)
+    return result
+
+
+async def start_trivial_agi(port: int = 4573) -> asyncio.AbstractServer:
+    """The shipped dialplan's FastAGI IVR, trivially: read the environment, answer, set
+    the variables the real IVR sets, end (AGISTATUS=SUCCESS)."""
+
+    async def session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while (await reader.readline()).strip():
+                pass
+            for command in ("ANSWER", 'SET VARIABLE "SKILL" "sales"', 'SET VARIABLE "LANG" "en"'):
+                writer.write(command.encode() + b"\n")
+                await writer.drain()
+                await reader.readline()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    return await asyncio.start_server(session, "127.0.0.1", port, reuse_address=True)
+
+
+async def run_baseline(traffic: Traffic) -> dict[str, Any]:
+    """Replay pbxsim's wire traffic from a bare aiohttp server, same moments, same sizes."""
+    sched_dir = Path(tempfile.mkdtemp(prefix="bench-pbxsim-replay-"))
+    try:
+        path = sched_dir / "ws.json"
+        t0 = traffic.t0
+        path.write_text(json.dumps([[t - t0, text] for t, text in traffic.ws]), encoding="utf-8")
+        child = Child(["--serve-baseline"])
+        info = await child.start()
+        recv: list[float] = []
+        http_lat: list[float] = []
+        try:
+            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+                ws = await session.ws_connect(f"{info['url']}/ws", max_msg_size=1 << 24)
+                expected = len(traffic.ws)
+
+                async def read() -> None:
+                    while len(recv) < expected:
+                        msg = await ws.receive()
+                        now = time.time()
+                        if msg.type != aiohttp.WSMsgType.TEXT:
+                            return
+                        event = json.loads(msg.data)  # the same client-side work as the app's
+                        ari_timestamp(event["timestamp"])
+                        recv.append(now)
+
+                async def one(at: float, method: str, status: int, req_size: int, resp_size: int) -> None:
+                    delay = at - time.time()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    sent = time.time()
+                    async with session.request(method, f"{info['url']}/r", params={"status": status, "size": resp_size},
+                                               data=b"x" * req_size) as resp:
+                        await resp.read()
+                    http_lat.append(time.time() - sent)
+
+                await asyncio.sleep(0.2)
+                start = time.time() + 0.1
+                cpu0 = proc_cpu_seconds(child.pid)
+                reader = asyncio.ensure_future(read())
+                await ws.send_str(json.dumps({"schedule": str(path), "start": start}))
+                shift = start - t0
+                await asyncio.gather(*(one(sent + shift, m, s, q, r) for sent, m, s, q, r in traffic.http
+                                       if sent >= t0))
+                await asyncio.wait_for(reader, 60 + len(traffic.ws) * 0.001)
+                cpu1 = proc_cpu_seconds(child.pid)
+                async with session.get(f"{info['url']}/sendtimes") as resp:
+                    sent_times = await resp.json()
+                await ws.close()
+        finally:
+            await child.stop()
+    finally:
+        shutil.rmtree(sched_dir, ignore_errors=True)
+    ws_lat = [r - s for r, s in zip(recv, sent_times)]
+    return {"cpu": cpu1 - cpu0, "ws_latency": ws_lat, "http_latency": http_lat,
+            "ws_messages": len(recv), "http_requests": len(http_lat)}
+
+
+# ============================================================================================
+# report
+# ============================================================================================
+
+
+def report(args: argparse.Namespace, run: dict[str, Any], base: dict[str, Any] | None) -> dict[str, Any]:
+    app: TrivialApp = run["app"]
+    traffic = app.traffic
+    records = app.records
+    calls = args.calls
+    stasis = [r.stasis_at - r.placed_at for r in records if r.stasis_at and r.placed_at]
+    entered = [r.entered_at - r.add_sent_at for r in records if r.entered_at and r.add_sent_at]
+    times = sorted(t for t, _ in traffic.ws if t >= traffic.t0)
+    events = len(times)
+    bytes_ws = sum(len(text) for t, text in traffic.ws if t >= traffic.t0)
+    last_in_bridge = max((r.entered_at for r in records if r.entered_at), default=traffic.t0)
+    burst_events = sum(1 for t in times if t <= last_in_bridge)
+    burst_span = max(1e-6, last_in_bridge - traffic.t0)
+    completed = sum(1 for r in records if r.ended_at)
+    cpu = run["cpu"]
+    result: dict[str, Any] = {
+        "calls": calls,
+        "completed": completed,
+        "quick": args.quick,
+        "dialplan": args.dialplan,
+        "burst_s": args.burst,
+        "hold_s": args.hold,
+        "speed": args.speed,
+        "control_api": run["control_api"],
+        "events": events,
+        "events_per_call": round(events / max(1, calls), 2),
+        "event_types": dict(sorted(app.event_types.items())),
+        "ws_bytes": bytes_ws,
+        "http_requests": len(traffic.http),
+        "events_per_s": round(burst_events / burst_span, 1),
+        "events_per_s_peak_100ms": round(busiest_window_rate(times), 1),
+        "latency_ms": {
+            "stasis_start": summary_ms(stasis),
+            "entered_bridge": summary_ms(entered),
+            "event_age": summary_ms(traffic.event_ages),
+            "rest": {kind: summary_ms(v) for kind, v in traffic.rest.items() if kind != "bridge"},
+        },
+        "pbxsim": {
+            "cpu_s": round(cpu, 3),
+            "cpu_ms_per_call": round(cpu * 1000 / max(1, calls), 3),
+            "cpu_us_per_event": round(cpu * 1e6 / max(1, events), 1),
+            "cpu_busy_fraction": round(cpu / max(1e-6, run["t_end"] - traffic.t0), 3),
+            "events_per_cpu_s": round(events / cpu, 1) if cpu > 0 else None,
+            "peak_rss_mb": round(run["peak_rss_kb"] / 1024, 1),
+            "rss_before_mb": round(run["rss_before_kb"] / 1024, 1),
+        },
+        "app_cpu_s": round(run["app_cpu"], 3),
+        "errors": traffic.errors[:10],
+        "error_count": len(traffic.errors),
+    }
+    if base is not None:
+        bcpu = base["cpu"]
+        result["baseline"] = {
+            "what": "bare aiohttp server replaying the same WebSocket messages and HTTP requests at the same moments",
+            "ws_messages": base["ws_messages"],
+            "http_requests": base["http_requests"],
+            "cpu_s": round(bcpu, 3),
+            "cpu_ms_per_call": round(bcpu * 1000 / max(1, calls), 3),
+            "ws_latency_ms": summary_ms(base["ws_latency"]),
+            "http_latency_ms": summary_ms(base["http_latency"]),
+        }
+        ratio = cpu / bcpu if bcpu > 0 else None
+        result["overhead"] = {
+            "cpu_ratio": round(ratio, 2) if ratio is not None else None,
+            "cpu_ms_per_call_over_baseline": round((cpu - bcpu) * 1000 / max(1, calls), 3),
+        }
+    lat = result["latency_ms"]
+    p99_ok = lat["stasis_start"]["p99"] < P99_TARGET_MS and lat["entered_bridge"]["p99"] < P99_TARGET_MS
+    ratio = (result.get("overhead") or {}).get("cpu_ratio")
+    result["targets"] = {
+        "p99_under_5ms": bool(p99_ok),
+        "cpu_under_5x_baseline": bool(ratio is not None and ratio < CPU_RATIO_TARGET),
+    }
+    result["bottleneck"] = not all(result["targets"].values())
+    return result
+
+
+def human_lines(r: dict[str, Any]) -> list[str]:
+    lat = r["latency_ms"]
+
+    def fmt(s: dict[str, Any]) -> str:
+        return f"p50 {s['p50']:.2f}  p99 {s['p99']:.2f}  max {s['max']:.2f} ms  (n={s['n']})"
+
+    p = r["pbxsim"]
+    lines = [
+        f"pbxsim bench: {r['calls']} calls ({r['completed']} completed), burst {r['burst_s']} s, hold {r['hold_s']} s, "
+        f"dialplan {r['dialplan']}, control API: {r['control_api']}",
+        f"events delivered: {r['events']} ({r['events_per_call']}/call, {r['ws_bytes'] / 1e6:.1f} MB); "
+        f"{r['events_per_s']:.0f}/s over the burst, peak {r['events_per_s_peak_100ms']:.0f}/s (100 ms)",
+        f"  StasisStart after placing the call:        {fmt(lat['stasis_start'])}",
+        f"  ChannelEnteredBridge after addChannel:     {fmt(lat['entered_bridge'])}",
+        f"  event age (recv - timestamp, ms-rounded):  {fmt(lat['event_age'])}",
+    ]
+    for kind, s in lat["rest"].items():
+        lines.append(f"  REST {kind:<10} response:                 {fmt(s)}")
+    lines.append(
+        f"pbxsim process: {p['cpu_s']:.2f} CPU s = {p['cpu_ms_per_call']:.2f} ms/call, {p['cpu_us_per_event']:.0f} us/event, "
+        f"busy {p['cpu_busy_fraction'] * 100:.0f}% of one core; peak RSS {p['peak_rss_mb']} MB (before burst {p['rss_before_mb']} MB)"
+    )
+    lines.append(f"app process: {r['app_cpu_s']:.2f} CPU s")
+    if "baseline" in r:
+        b = r["baseline"]
+        lines.append(
+            f"baseline ({b['ws_messages']} messages, {b['http_requests']} requests, bare aiohttp): {b['cpu_s']:.2f} CPU s = "
+            f"{b['cpu_ms_per_call']:.2f} ms/call; ws {fmt(b['ws_latency_ms'])}; http {fmt(b['http_latency_ms'])}"
+        )
+        lines.append(f"pbxsim/baseline CPU: x{r['overhead']['cpu_ratio']}")
+    lines.append(f"targets: {r['targets']}  -> bottleneck: {r['bottleneck']}")
+    for err in r["errors"]:
+        lines.append(f"error: {err}")
+    return lines
+
+
+def print_profile(path: str, top: int = 25) -> None:
+    stats = pstats.Stats(path, stream=sys.stdout)
+    print(f"--- pbxsim child profile ({path}), top {top} by own time ---")
+    stats.sort_stats("tottime").print_stats(top)
+
+
+async def bench(args: argparse.Namespace) -> dict[str, Any]:
+    etc = make_etc(args.dialplan)
+    try:
+        run = await run_pbxsim(args, etc)
+    finally:
+        shutil.rmtree(etc.parent, ignore_errors=True)
+    base = None if args.no_baseline else await run_baseline(run["app"].traffic)
+    return report(args, run, base)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--calls", type=int, default=500, help="concurrent calls (default 500)")
+    parser.add_argument("--quick", action="store_true", help="50 calls, 0.5 s burst, 1 s hold (the smoke test)")
+    parser.add_argument("--burst", type=float, default=1.0, help="seconds over which calls are placed (default 1)")
+    parser.add_argument("--hold", type=float, default=None, help="seconds each call stays in the bridge (default 3, quick 1)")
+    parser.add_argument("--dialplan", choices=("direct", "shipped"), default="direct",
+                        help="direct: Stasis at once; shipped: the shipped extensions.conf with a trivial FastAGI IVR")
+    parser.add_argument("--speed", type=float, default=1.0, help="pbxsim's speed factor (default 1: real time)")
+    parser.add_argument("--pool", type=int, default=0,
+                        help="the app's ARI HTTP connection pool size (default 0: unlimited; answer takes 500 ms per call)")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the bare-aiohttp replay")
+    parser.add_argument("--profile", metavar="FILE", help="run the pbxsim child under cProfile, stats to FILE")
+    parser.add_argument("--serve-pbxsim", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-baseline", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--etc", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.calls = 50 if "--calls" not in (argv or sys.argv) else args.calls
+        args.burst = min(args.burst, 0.5)
+    if args.hold is None:
+        args.hold = 1.0 if args.quick else 3.0
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.serve_pbxsim:
+        if args.profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
+            try:
+                asyncio.run(serve_pbxsim(args.etc, args.speed))
+            finally:
+                profiler.disable()
+                profiler.dump_stats(args.profile)
+        else:
+            asyncio.run(serve_pbxsim(args.etc, args.speed))
+        return 0
+    if args.serve_baseline:
+        asyncio.run(serve_baseline())
+        return 0
+    result = asyncio.run(bench(args))
+    for line in human_lines(result):
+        print(line)
+    if args.profile:
+        print_profile(args.profile)
+    print(json.dumps(result))
+    return 0 if result["completed"] == args.calls else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

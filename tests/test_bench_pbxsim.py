@@ -1,0 +1,71 @@
+"""Smoke test of ``scripts/bench_pbxsim.py``: a quick run (50 calls) completes every
+call through a pbxsim child process and ends with one JSON object of sensible figures.
+
+Timing targets are not asserted here (machines vary); the benchmark reports them.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "scripts" / "bench_pbxsim.py"
+
+
+def check_latency(figures: dict, n: int) -> None:
+    assert figures["n"] == n
+    assert 0 < figures["p50"] <= figures["p99"] <= figures["max"]
+    assert figures["mean"] > 0
+
+
+def test_quick_bench_prints_sensible_json() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(BENCH), "--quick"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) > 1, "human-readable lines come before the JSON line"
+    result = json.loads(lines[-1])
+
+    calls = 50
+    assert result["quick"] is True
+    assert result["calls"] == result["completed"] == calls
+    assert result["error_count"] == 0, result["errors"]
+    # every call: StasisStart, answered, into the bridge, hung up by the app, out of Stasis
+    types = result["event_types"]
+    for kind in ("StasisStart", "ChannelStateChange", "ChannelEnteredBridge", "ChannelHangupRequest",
+                 "ChannelLeftBridge", "StasisEnd"):
+        assert types[kind] == calls, kind
+    assert result["events"] == sum(types.values())
+    assert result["events_per_call"] >= 6
+    assert result["events_per_s"] > 0
+    assert result["events_per_s_peak_100ms"] >= result["events_per_s"]
+
+    latency = result["latency_ms"]
+    check_latency(latency["stasis_start"], calls)
+    check_latency(latency["entered_bridge"], calls)
+    assert latency["event_age"]["n"] == result["events"]
+    for kind in ("place", "answer", "addChannel", "hangup"):
+        check_latency(latency["rest"][kind], calls)
+    # Answer waits up to 500 ms for the caller's first audio, which these callers never send
+    assert latency["rest"]["answer"]["p50"] >= 450
+
+    pbxsim = result["pbxsim"]
+    assert pbxsim["cpu_s"] > 0 and pbxsim["cpu_ms_per_call"] > 0
+    assert 10 < pbxsim["peak_rss_mb"] < 2000
+    assert pbxsim["peak_rss_mb"] >= pbxsim["rss_before_mb"]
+
+    baseline = result["baseline"]
+    assert baseline["ws_messages"] == result["events"]
+    assert baseline["http_requests"] == result["http_requests"] - 1  # all but the bridge created before t0
+    assert baseline["cpu_s"] > 0
+    check_latency(baseline["ws_latency_ms"], result["events"])
+    assert result["overhead"]["cpu_ratio"] > 0
+
+    assert set(result["targets"]) == {"p99_under_5ms", "cpu_under_5x_baseline"}
+    assert all(isinstance(v, bool) for v in result["targets"].values())
+    assert result["bottleneck"] == (not all(result["targets"].values()))
