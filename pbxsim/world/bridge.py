@@ -8,6 +8,7 @@ falls back to ``simple_bridge`` when it empties.
 
 from __future__ import annotations
 
+import bisect
 from typing import TYPE_CHECKING, Any
 
 from pbxsim.bus import BridgeSnapshot
@@ -23,7 +24,8 @@ class Bridge:
         self.flags = flags  # e.g. ("mixing", "dtmf_events")
         self.name = name
         self.creationtime = creationtime
-        self.channels: list[Channel] = []
+        self.channels: list[Channel] = []  # join order; change only through add()/remove()
+        self._ids: list[str] = []  # sorted, as the snapshot lists them (kept incrementally)
         self.technology = "holding_bridge" if bridge_type == "holding" else "simple_bridge"
         self.moh_class: str | None = None  # music source added by POST /bridges/{id}/moh
         self.moh_started_at: float | None = None
@@ -33,6 +35,18 @@ class Bridge:
         self.destroyed = False
         self.variables: dict[str, str] = {}
         self._snapshot: BridgeSnapshot | None = None
+
+    def add(self, ch: Channel) -> None:
+        self.channels.append(ch)
+        bisect.insort(self._ids, ch.id)
+        self._snapshot = None
+
+    def remove(self, ch: Channel) -> None:
+        self.channels.remove(ch)
+        i = bisect.bisect_left(self._ids, ch.id)
+        if i < len(self._ids) and self._ids[i] == ch.id:
+            del self._ids[i]
+        self._snapshot = None
 
     @property
     def participants(self) -> int:
@@ -59,7 +73,7 @@ class Bridge:
                 bridge_class="stasis",
                 creator="Stasis",
                 name=self.name,
-                channels=tuple(sorted(c.id for c in self.channels)),
+                channels=tuple(self._ids),
                 creationtime=self.creationtime,
                 internal_channels=(1 if self.moh_class and self.bridge_type == "holding" else 0)
                 + (1 if self.recorder_name else 0),

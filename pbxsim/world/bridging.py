@@ -103,7 +103,7 @@ class BridgeOps:
         world = self.world
         if ch.bridge is not None:
             self.leave(ch, hangup=False)
-        bridge.channels.append(ch)
+        bridge.add(ch)
         ch.bridge = bridge
         bridge.retune()
         bridge.changed()
@@ -123,7 +123,7 @@ class BridgeOps:
         world = self.world
         if bridge.bridge_type == "mixing" and ch.variables.get("BRIDGEPEER"):
             world.set_variable(ch, "BRIDGEPEER", "")
-        bridge.channels.remove(ch)
+        bridge.remove(ch)
         ch.bridge = None
         emptied = not bridge.channels
         recording = bridge.recording if emptied else None
