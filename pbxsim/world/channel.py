@@ -115,6 +115,7 @@ class Channel:
         self.originate_app: str | None = None  # app subscribed by an app= originate
         self.dialstring = ""
         self.answered_at: float | None = None
+        self.qos_reported = False  # RTPAUDIOQOS* are set once, at hang-up
         self.hangup_requested = False
         self.destroyed = False
         self.hangup_cause = 16

@@ -50,7 +50,7 @@ from pbxsim.world.bridging import BridgeOps
 from pbxsim.world.calls import Calls
 from pbxsim.world.causes import cause_text
 from pbxsim.world.channel import AGI_STATUS, Channel
-from pbxsim.world.endpoint import Endpoint
+from pbxsim.world.endpoint import Endpoint, parse_callerid
 from pbxsim.world.errors import OperationError, channel_not_found, not_in_stasis
 from pbxsim.world.ids import Ids
 from pbxsim.world.media_ops import MediaOps
@@ -232,9 +232,9 @@ class World:
                 await self.sleep(ch, 0.5)
 
     def _publish_qos(self, ch: Channel) -> None:
-        if ch.answered_at is None or getattr(ch, "_qos_done", False):
+        if ch.answered_at is None or ch.qos_reported:
             return
-        ch._qos_done = True  # type: ignore[attr-defined]
+        ch.qos_reported = True
         up = (self.now() - ch.answered_at) * self.speed
         for name, value in rtp_qos_variables(up, ch.sends_audio, self.rng):
             self.set_variable(ch, name, value)
@@ -605,6 +605,4 @@ def _format_callerid(cid: tuple[str, str]) -> str:
 
 
 def _parse_callerid_value(value: str) -> tuple[str, str]:
-    from pbxsim.world.endpoint import parse_callerid
-
     return parse_callerid(value)
