@@ -496,3 +496,21 @@ def test_snoop_channel_enters_the_app_and_ends_with_the_snooped_call() -> None:
             await ev.close()
 
     run(main())
+
+
+def test_one_socket_for_several_apps_with_basic_auth() -> None:
+    async def main() -> None:
+        async with lab_sim() as sim, aiohttp.ClientSession() as s:
+            ws = await s.ws_connect(f"{sim.events_url}?app=first,{APP}", headers=basic_auth(USER, PASSWORD))
+            await until(lambda: sim.world.stasis.is_active("first") and sim.world.stasis.is_active(APP),
+                        message="both apps registered")
+            ari = Ari(sim, s)
+            status, apps = await ari.get("/applications")
+            assert status == 200 and [a["name"] for a in apps] == [APP, "first"]
+            cid = sim.world.place_inbound_call(CALLER, "100")
+            msg = await ws.receive_json(timeout=5)
+            assert (msg["type"], msg["application"], msg["channel"]["id"]) == ("StasisStart", APP, cid)
+            await ws.close()
+            await until(lambda: not sim.world.stasis.is_active("first"), message="apps inactive after close")
+
+    run(main())
