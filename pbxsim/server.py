@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import signal
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -313,4 +314,12 @@ async def serve(
         for line in lines:
             out(f"pbxsim: {line}")
         out(f"pbxsim: speed x{speed:g}; Ctrl-C stops")
-        await sim.serve_forever()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, stop.set)
+            except (NotImplementedError, RuntimeError, ValueError):  # not the main thread / platform
+                pass
+        await stop.wait()
+        out("pbxsim: stopping")
