@@ -514,3 +514,43 @@ def test_one_socket_for_several_apps_with_basic_auth() -> None:
             await until(lambda: not sim.world.stasis.is_active("first"), message="apps inactive after close")
 
     run(main())
+
+
+def test_remove_channel_bridge_play_playback_control_and_channel_recording(tmp_path) -> None:  # noqa: ANN001
+    async def main() -> None:
+        async with lab_sim(speed=4, recordings_dir=tmp_path) as sim, aiohttp.ClientSession() as s:
+            ari, ev = Ari(sim, s), await Events.connect(sim, s)
+            cid, _ = await _inbound(sim, ev)
+            _, bridge = await ari.post("/bridges?type=mixing&bridgeId=conf-1&name=conf")
+            assert bridge["id"] == "conf-1"
+            assert (await ari.post("/bridges/conf-1?type=mixing"))[0] == 500  # no type changes
+            assert await ari.post(f"/bridges/conf-1/removeChannel?channel={cid}") == (
+                422, {"message": "Channel not in this bridge"})
+            assert (await ari.post(f"/bridges/conf-1/addChannel?channel={cid}"))[0] == 204
+            status, pb = await ari.post("/bridges/conf-1/play?media=sound:queue-thereare")
+            assert status == 201 and pb["target_uri"] == "bridge:conf-1"
+            await ev.next("PlaybackStarted", lambda e: e["playback"]["id"] == pb["id"])
+            assert (await ari.post(f"/playbacks/{pb['id']}/control?operation=pause"))[0] == 204
+            assert (await ari.get(f"/playbacks/{pb['id']}"))[1]["state"] == "paused"
+            assert (await ari.post(f"/playbacks/{pb['id']}/control?operation=bogus"))[0] == 400
+            assert (await ari.post(f"/playbacks/{pb['id']}/control?operation=unpause"))[0] == 204
+            await ev.next("PlaybackFinished", lambda e: e["playback"]["id"] == pb["id"])
+            assert any(e["event"] == "heard" and e.get("media") == "sound:queue-thereare" for e in sim.world.timeline(cid))
+            assert (await ari.post(f"/bridges/conf-1/removeChannel?channel={cid}"))[0] == 204
+            left = await ev.next("ChannelLeftBridge")
+            assert left["bridge"]["channels"] == []
+            status, rec = await ari.post(f"/channels/{cid}/record?name=vm/msg-1&format=wav&maxDurationSeconds=2")
+            assert status == 201 and rec["target_uri"] == f"channel:{cid}"
+            assert (await ari.post(f"/channels/{cid}/record?name=x&format=mp3"))[0] == 422
+            await ev.next("RecordingStarted")
+            finished = await ev.next("RecordingFinished", timeout=3)
+            assert finished["recording"]["duration"] in (1, 2)
+            status, stored = await ari.get("/recordings/stored")
+            assert status == 200 and {"name": "vm/msg-1", "format": "wav"} in stored
+            assert (await ari.get("/recordings/live/vm%2Fmsg-1"))[0] == 404
+            assert (await ari.delete("/bridges/conf-1"))[0] == 204
+            await until(lambda: "conf-1" not in sim.world.bridges.bridges, message="bridge gone")
+            assert "BridgeDestroyed" not in ev.types(), "the app was unsubscribed when its channel was removed"
+            await ev.close()
+
+    run(main())
