@@ -299,7 +299,6 @@ class World:
         ch.cancel_timers()
         for snoop in ch.snoops:
             if not snoop.hungup:
-                snoop.note("hangup", by="snooped channel")
                 self.later_real(0, functools.partial(self.hangup, snoop, cause=16, by="snooped channel", soft=False))
         ch.snoops.clear()
         if cause is not None:
