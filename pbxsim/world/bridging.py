@@ -114,7 +114,7 @@ class BridgeOps:
         if bridge.bridge_type == "mixing":
             self.update_peers(bridge)
         elif bridge.moh_class is not None:
-            self._music(ch, True, bridge.moh_class)
+            self._music(ch, True, bridge.moh_class, bridge)
 
     def leave(self, ch: Channel, *, hangup: bool) -> None:
         bridge = ch.bridge
@@ -136,7 +136,7 @@ class BridgeOps:
             world.stasis.unsubscribe(ch.stasis_app, f"bridge:{bridge.id}")
         ch.note("bridge", action="left", bridge=bridge.id, type=bridge.bridge_type)
         if bridge.moh_class is not None and bridge.bridge_type == "holding":
-            self._music(ch, False, bridge.moh_class)
+            self._music(ch, False, bridge.moh_class, bridge)
         if bridge.bridge_type == "mixing" and bridge.channels:
             self.update_peers(bridge)
         if emptied:
@@ -183,7 +183,7 @@ class BridgeOps:
         self.world.ids.uniqueid()  # the MOH announcer's two halves take ids, as in Asterisk
         self.world.ids.uniqueid()
         for ch in bridge.channels:
-            self._music(ch, True, cls)
+            self._music(ch, True, cls, bridge)
 
     def moh_stop(self, bridge: Bridge) -> None:
         cls = bridge.moh_class
@@ -192,7 +192,9 @@ class BridgeOps:
         bridge.moh_class = None
         bridge.moh_started_at = None
         for ch in bridge.channels:
-            self._music(ch, False, cls)
+            self._music(ch, False, cls, bridge)
 
-    def _music(self, ch: Channel, on: bool, moh_class: str) -> None:
-        self.world.media.music(ch, on, moh_class)
+    def _music(self, ch: Channel, on: bool, moh_class: str, bridge: Bridge) -> None:
+        """The bridge's music starts/stops for one member (ChannelMusicOnHold names the
+        bridge: AMI shows no MusicOnHoldStart/Stop for a bridge's music)."""
+        self.world.media.music(ch, on, moh_class, bridge_id=bridge.id)

@@ -327,12 +327,13 @@ class MediaOps:
         ch.moh_class = None
         self.music(ch, False, cls)
 
-    def music(self, ch: Channel, on: bool, moh_class: str) -> None:
+    def music(self, ch: Channel, on: bool, moh_class: str, *, bridge_id: str = "") -> None:
         """Music on hold starts/stops for a party (alone or as a member of a holding
         bridge with music). The timeline's "off" entry names the files heard, from
         the class's files and the channel's accumulated hold time (Asterisk resumes a
-        ``files`` class where the channel left it)."""
-        self.world.publish(ChannelMusicOnHold(ch.snapshot(), on, moh_class))
+        ``files`` class where the channel left it). ``bridge_id`` names the holding
+        bridge whose music it is (AMI then sends no MusicOnHoldStart/Stop)."""
+        self.world.publish(ChannelMusicOnHold(ch.snapshot(), on, moh_class, bridge_id))
         now = self.world.now()
         if on:
             ch.moh_since = now
