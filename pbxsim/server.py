@@ -16,6 +16,7 @@ asks for that pbxsim cannot honour are in ``sim.problems`` and logged at start.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import shutil
 import signal
@@ -284,6 +285,20 @@ def session_credentials(etc_dir: str | Path, ari_user: str | None, ari_password:
     return out, lines
 
 
+def settle_heap() -> None:
+    """Put what start-up allocated (modules, configuration, the aiohttp apps) out of the
+    garbage collector's reach, for a process that runs one pbxsim for long.
+
+    Full (generation 2) collections then walk the live calls only. Measured with
+    scripts/bench_pbxsim.py (500 calls into Stasis in one second): without it one full
+    collection during the burst stopped the event loop for 30-60 ms (the start-up heap
+    is about 40,000 objects, slow to traverse); with it none ran during the burst and a
+    forced one over 500 live calls took 3-12 ms. Not for test processes that start many
+    PbxSims: frozen objects are never collected."""
+    gc.collect()
+    gc.freeze()
+
+
 async def serve(
     etc_dir: str | Path = "asterisk_etc",
     *,
@@ -304,6 +319,7 @@ async def serve(
     sim = PbxSim(etc_dir, bind=bind, ari_port=ari_port, ami_port=ami_port, control_port=control_port,
                  speed=speed, **creds)  # type: ignore[arg-type]
     async with sim:
+        settle_heap()
         for problem in sim.problems:
             out(f"pbxsim: config: {problem}")
         out(f"pbxsim: ARI {sim.ari_url} (events {sim.events_url})")
