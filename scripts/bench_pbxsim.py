@@ -13,10 +13,13 @@ Set-up
   IVR. ``--dialplan shipped`` keeps the shipped extensions.conf (NoOp, Answer, the
   FastAGI IVR, Stasis), with a trivial FastAGI server in the app process that answers
   ``ANSWER``/``SET VARIABLE`` and ends the session at once.
-- Calls are placed through the control API (``POST /_sim/calls``) as a burst of N
-  spread evenly over ``--burst`` seconds (default 1 s). Until ``pbxsim.control``
-  exists, the child serves the same request body from a bench-only hook calling
-  ``world.place_inbound_call`` (reported as ``control_api``).
+- Calls are placed through the control API (``POST /_sim/calls``, its own HTTP pool:
+  the simulated world's driver, not the app) as a burst of N spread evenly over
+  ``--burst`` seconds (default 1 s). Callers send audio (``sends_audio``), as a SIP
+  trunk's do, so ARI answer returns at once; ``--silent-callers`` makes every answer
+  wait Asterisk's 500 ms for a first frame instead.
+- The child calls ``pbxsim.server.settle_heap()`` after start-up, as ``python -m
+  pbxsim`` does (``--no-settle-heap`` to compare).
 - The trivial app: one process, an aiohttp WebSocket on ``/ari/events?app=switchboard``;
   a holding bridge created at start; on StasisStart → POST answer → POST addChannel
   into the holding bridge → after ``--hold`` seconds DELETE the channel. Every call is
@@ -52,6 +55,7 @@ import argparse
 import asyncio
 import base64
 import calendar
+import gc
 import json
 import math
 import os
@@ -141,6 +145,13 @@ def proc_status_kb(pid: int, key: str) -> int:
     return 0
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores spent busy since boot (/proc/stat: all but idle and iowait)."""
+    with open("/proc/stat", encoding="ascii") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / CLK_TCK
+
+
 def self_cpu_seconds() -> float:
     t = os.times()
     return t.user + t.system
@@ -187,51 +198,84 @@ def make_etc(dialplan: str) -> Path:
     return etc
 
 
+class LoopLag:
+    """How late a 5 ms timer fires on this process's event loop: the loop's own delay
+    (a busy loop delays every event and response by as much). Samples are
+    (wall time, lag seconds); the monitor costs ~200 wake-ups a second."""
+
+    def __init__(self, interval: float = 0.005) -> None:
+        self.interval = interval
+        self.samples: list[tuple[float, float]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.ensure_future(self._run())
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(self.interval)
+            self.samples.append((time.time(), loop.time() - before - self.interval))
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def within(self, start: float, end: float) -> list[float]:
+        return [lag for t, lag in self.samples if start <= t <= end]
+
+
+class GcPauses:
+    """The garbage collector's pauses in this process: (wall time, generation, seconds)."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[float, int, float]] = []
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.append((time.time(), int(info.get("generation", 0)), time.perf_counter() - self._started))
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self)
+
+
 async def _stdin_closed() -> None:
     """Wait until the parent closes our stdin (its way of saying stop)."""
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, sys.stdin.buffer.read)
 
 
-def _bench_control_app(world: Any) -> web.Application:
-    """Bench-only stand-in for ``pbxsim.control``'s POST /_sim/calls (same body), used
-    only while that module does not exist yet."""
-
-    async def place(request: web.Request) -> web.Response:
-        body = await request.json()
-        call_id = world.place_inbound_call(
-            str(body["from"]), str(body["to"]), dtmf=body.get("dtmf") or (), hangup_after=body.get("hangup_after")
-        )
-        return web.json_response({"id": call_id}, status=201)
-
-    app = web.Application()
-    app.router.add_post("/_sim/calls", place)
-    return app
-
-
-async def serve_pbxsim(etc_dir: str, speed: float) -> None:
+async def serve_pbxsim(etc_dir: str, speed: float, no_settle: bool = False) -> None:
     """Child role: run PbxSim on ephemeral ports, print where, run until stdin closes."""
-    from pbxsim.server import PbxSim
+    from pbxsim.server import PbxSim, settle_heap
 
     async with PbxSim(etc_dir, ari_port=0, ami_port=0, control_port=0, speed=speed, ari_user=ARI_USER,
                       ari_password=ARI_PASSWORD, ami_user=AMI_USER, ami_secret=AMI_SECRET) as sim:
-        control_url, control_api = sim.control_url, "pbxsim.control"
-        hook: web.AppRunner | None = None
-        if control_url is None:
-            hook = web.AppRunner(_bench_control_app(sim.world), access_log=None, handle_signals=False)
-            await hook.setup()
-            site = web.TCPSite(hook, "127.0.0.1", 0)
-            await site.start()
-            port = next(a[1] for a in hook.addresses if isinstance(a, tuple))
-            control_url, control_api = f"http://127.0.0.1:{port}", "bench hook (pbxsim.control absent)"
+        if sim.control_url is None:
+            raise SystemExit("pbxsim has no control API (pbxsim.control); the bench places calls through it")
+        if not no_settle:
+            settle_heap()  # as ``python -m pbxsim`` does (pbxsim.server.serve)
+        lag = LoopLag()
+        lag.start()
+        gc_pauses = GcPauses().__enter__()
         print(json.dumps({"pid": os.getpid(), "ari_url": sim.ari_url, "events_url": sim.events_url,
-                          "control_url": control_url, "control_api": control_api,
+                          "control_url": sim.control_url,
                           "problems": list(sim.problems)}), flush=True)
         try:
             await _stdin_closed()
         finally:
-            if hook is not None:
-                await hook.cleanup()
+            gc_pauses.__exit__()
+            await lag.stop()
+        print(json.dumps({"loop_lag": lag.samples, "gc": gc_pauses.pauses}), flush=True)
 
 
 async def serve_baseline() -> None:
@@ -321,17 +365,23 @@ class Child:
         assert self.proc is not None
         return self.proc.pid
 
-    async def stop(self, timeout: float = 20.0) -> None:
+    async def stop(self, timeout: float = 20.0) -> dict[str, Any]:
+        """Close stdin, collect the JSON line the child prints on its way out (if any)."""
         proc = self.proc
+        final: dict[str, Any] = {}
         if proc is None:
-            return
+            return final
         if proc.stdin is not None:
             proc.stdin.close()
         try:
-            await asyncio.wait_for(proc.wait(), timeout)
+            out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+            for line in out.decode().splitlines():
+                if line.startswith("{"):
+                    final = json.loads(line)
         except asyncio.TimeoutError:
             proc.send_signal(signal.SIGTERM)
             await proc.wait()
+        return final
 
 
 # ============================================================================================
@@ -345,6 +395,7 @@ class CallRecord:
     placed_at: float = 0.0
     channel_id: str = ""
     stasis_at: float = 0.0
+    stasis_stamp: float = 0.0  # the StasisStart event's own timestamp (ms resolution)
     add_sent_at: float = 0.0
     entered_at: float = 0.0
     ended_at: float = 0.0
@@ -381,6 +432,7 @@ class TrivialApp:
         self.ended = 0
         self.all_ended = asyncio.Event()
         self.event_types: dict[str, int] = {}
+        self.sends_audio = True
 
     def spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -424,6 +476,7 @@ class TrivialApp:
             return
         record.channel_id = event["channel"]["id"]
         record.stasis_at = now
+        record.stasis_stamp = ari_timestamp(event["timestamp"])
         self.by_channel[record.channel_id] = record
         self.spawn(self.handle_call(record))
 
@@ -456,7 +509,7 @@ class TrivialApp:
             await asyncio.sleep(delay)
         record.placed_at = time.time()
         await self.request("POST", f"{self.control_url}/_sim/calls", "place", session=self.world_session,
-                           json={"from": record.number, "to": "100"})
+                           json={"from": record.number, "to": "100", "sends_audio": self.sends_audio})
 
 
 # ============================================================================================
@@ -466,27 +519,32 @@ class TrivialApp:
 
 async def run_pbxsim(args: argparse.Namespace, etc: Path) -> dict[str, Any]:
     role = ["--serve-pbxsim", "--etc", str(etc), "--speed", str(args.speed)]
+    if args.no_settle_heap:
+        role.append("--no-settle-heap")
     if args.profile:
         role += ["--profile", args.profile]
     child = Child(role)
     info = await child.start()
     token = base64.b64encode(f"{ARI_USER}:{ARI_PASSWORD}".encode()).decode()
     headers = {"Authorization": f"Basic {token}"}
-    result: dict[str, Any] = {"control_api": info["control_api"], "problems": info["problems"]}
+    result: dict[str, Any] = {"problems": info["problems"]}
     agi: asyncio.AbstractServer | None = None
+    app_lag = LoopLag()
+    app_lag.start()
     try:
         if args.dialplan == "shipped":
             agi = await start_trivial_agi()
         async with aiohttp.ClientSession(headers=headers, connector=aiohttp.TCPConnector(limit=args.pool)) as session, \
                 aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as world_session:
             app = TrivialApp(session, world_session, info["ari_url"], info["control_url"], args.calls, args.hold)
+            app.sends_audio = not args.silent_callers
             ws = await session.ws_connect(f"{info['events_url']}?app={APP}", max_msg_size=1 << 24)
             reader = asyncio.ensure_future(app.read_events(ws))
             await app.request("POST", f"{info['ari_url']}/bridges", "bridge",
                               params={"type": "holding", "bridgeId": BRIDGE_ID, "name": "bench"})
             await asyncio.sleep(0.2)  # let the child settle after start-up (untimed)
             rss_before = proc_status_kb(child.pid, "VmRSS")
-            cpu0, app_cpu0 = proc_cpu_seconds(child.pid), self_cpu_seconds()
+            cpu0, app_cpu0, busy0 = proc_cpu_seconds(child.pid), self_cpu_seconds(), machine_busy_seconds()
             t0 = time.time() + 0.05
             app.traffic.t0 = t0
             step = args.burst / max(1, args.calls - 1) if args.calls > 1 else 0.0
@@ -498,7 +556,7 @@ async def run_pbxsim(args: argparse.Namespace, etc: Path) -> dict[str, Any]:
             except asyncio.TimeoutError:
                 app.traffic.errors.append(f"timed out: {app.ended}/{args.calls} calls ended")
             t_end = time.time()
-            cpu1, app_cpu1 = proc_cpu_seconds(child.pid), self_cpu_seconds()
+            cpu1, app_cpu1, busy1 = proc_cpu_seconds(child.pid), self_cpu_seconds(), machine_busy_seconds()
             peak_rss = proc_status_kb(child.pid, "VmHWM")
             await asyncio.sleep(0.05)  # late events (none expected) are still counted
             await ws.close()
@@ -510,9 +568,14 @@ async def run_pbxsim(args: argparse.Namespace, etc: Path) -> dict[str, Any]:
     finally:
         if agi is not None:
             agi.close()
-        await child.stop()
+        await app_lag.stop()
+        final = await child.stop()
+    child_lag = [lag for t, lag in final.get("loop_lag", ()) if t0 <= t <= t_end]
+    child_gc = [(gen, secs) for t, gen, secs in final.get("gc", ()) if t0 <= t <= t_end]
     result.update(app=app, t0=t0, t_end=t_end, cpu=cpu1 - cpu0, app_cpu=app_cpu1 - app_cpu0,
-                  peak_rss_kb=peak_rss, rss_before_kb=rss_before)
+                  other_cpu=max(0.0, (busy1 - busy0) - (cpu1 - cpu0) - (app_cpu1 - app_cpu0)),
+                  peak_rss_kb=peak_rss, rss_before_kb=rss_before, pbxsim_lag=child_lag, pbxsim_gc=child_gc,
+                  app_lag=app_lag.within(t0, t_end))
     return result
 
 
@@ -605,6 +668,9 @@ def report(args: argparse.Namespace, run: dict[str, Any], base: dict[str, Any] |
     records = app.records
     calls = args.calls
     stasis = [r.stasis_at - r.placed_at for r in records if r.stasis_at and r.placed_at]
+    # where that time went, split at the event's own (ms-rounded) timestamp
+    stasis_made = [r.stasis_stamp - r.placed_at for r in records if r.stasis_at and r.placed_at]
+    stasis_sent = [r.stasis_at - r.stasis_stamp for r in records if r.stasis_at and r.placed_at]
     entered = [r.entered_at - r.add_sent_at for r in records if r.entered_at and r.add_sent_at]
     times = sorted(t for t, _ in traffic.ws if t >= traffic.t0)
     events = len(times)
@@ -622,7 +688,8 @@ def report(args: argparse.Namespace, run: dict[str, Any], base: dict[str, Any] |
         "burst_s": args.burst,
         "hold_s": args.hold,
         "speed": args.speed,
-        "control_api": run["control_api"],
+        "callers_send_audio": not args.silent_callers,
+        "settle_heap": not args.no_settle_heap,
         "events": events,
         "events_per_call": round(events / max(1, calls), 2),
         "event_types": dict(sorted(app.event_types.items())),
@@ -632,6 +699,8 @@ def report(args: argparse.Namespace, run: dict[str, Any], base: dict[str, Any] |
         "events_per_s_peak_100ms": round(busiest_window_rate(times), 1),
         "latency_ms": {
             "stasis_start": summary_ms(stasis),
+            "stasis_start_until_timestamp": summary_ms(stasis_made),
+            "stasis_start_after_timestamp": summary_ms(stasis_sent),
             "entered_bridge": summary_ms(entered),
             "event_age": summary_ms(traffic.event_ages),
             "rest": {kind: summary_ms(v) for kind, v in traffic.rest.items() if kind != "bridge"},
@@ -644,8 +713,20 @@ def report(args: argparse.Namespace, run: dict[str, Any], base: dict[str, Any] |
             "events_per_cpu_s": round(events / cpu, 1) if cpu > 0 else None,
             "peak_rss_mb": round(run["peak_rss_kb"] / 1024, 1),
             "rss_before_mb": round(run["rss_before_kb"] / 1024, 1),
+            "loop_lag_ms": summary_ms(run["pbxsim_lag"]),
+            "gc": {
+                "collections": [sum(1 for g, _ in run["pbxsim_gc"] if g == gen) for gen in (0, 1, 2)],
+                "pause_ms_total": round(sum(s for _, s in run["pbxsim_gc"]) * 1000, 2),
+                "pause_ms_max": round(max((s for _, s in run["pbxsim_gc"]), default=0.0) * 1000, 2),
+            },
         },
-        "app_cpu_s": round(run["app_cpu"], 3),
+        "app": {"cpu_s": round(run["app_cpu"], 3), "loop_lag_ms": summary_ms(run["app_lag"])},
+        "machine": {
+            "cores": os.cpu_count(),
+            # CPU other processes used meanwhile: a busy machine makes every latency worse
+            "other_cpu_s": round(run["other_cpu"], 2),
+            "other_busy_fraction": round(run["other_cpu"] / max(1e-6, run["t_end"] - traffic.t0), 3),
+        },
         "errors": traffic.errors[:10],
         "error_count": len(traffic.errors),
     }
@@ -685,10 +766,12 @@ def human_lines(r: dict[str, Any]) -> list[str]:
     p = r["pbxsim"]
     lines = [
         f"pbxsim bench: {r['calls']} calls ({r['completed']} completed), burst {r['burst_s']} s, hold {r['hold_s']} s, "
-        f"dialplan {r['dialplan']}, control API: {r['control_api']}",
+        f"dialplan {r['dialplan']}, callers send audio: {r['callers_send_audio']}, settle_heap: {r['settle_heap']}",
         f"events delivered: {r['events']} ({r['events_per_call']}/call, {r['ws_bytes'] / 1e6:.1f} MB); "
         f"{r['events_per_s']:.0f}/s over the burst, peak {r['events_per_s_peak_100ms']:.0f}/s (100 ms)",
         f"  StasisStart after placing the call:        {fmt(lat['stasis_start'])}",
+        f"    of which until its timestamp (ms-rounded): {fmt(lat['stasis_start_until_timestamp'])}",
+        f"    and from its timestamp to receipt:        {fmt(lat['stasis_start_after_timestamp'])}",
         f"  ChannelEnteredBridge after addChannel:     {fmt(lat['entered_bridge'])}",
         f"  event age (recv - timestamp, ms-rounded):  {fmt(lat['event_age'])}",
     ]
@@ -698,7 +781,14 @@ def human_lines(r: dict[str, Any]) -> list[str]:
         f"pbxsim process: {p['cpu_s']:.2f} CPU s = {p['cpu_ms_per_call']:.2f} ms/call, {p['cpu_us_per_event']:.0f} us/event, "
         f"busy {p['cpu_busy_fraction'] * 100:.0f}% of one core; peak RSS {p['peak_rss_mb']} MB (before burst {p['rss_before_mb']} MB)"
     )
-    lines.append(f"app process: {r['app_cpu_s']:.2f} CPU s")
+    lines.append(f"  pbxsim event-loop lag (5 ms timer):         {fmt(p['loop_lag_ms'])}")
+    g = p["gc"]
+    lines.append(f"  pbxsim GC: collections gen0/1/2 {g['collections']}, pauses {g['pause_ms_total']} ms in all, "
+                 f"max {g['pause_ms_max']} ms")
+    lines.append(f"app process: {r['app']['cpu_s']:.2f} CPU s; event-loop lag {fmt(r['app']['loop_lag_ms'])}")
+    m = r["machine"]
+    lines.append(f"other processes meanwhile: {m['other_cpu_s']:.2f} CPU s ({m['other_busy_fraction'] * 100:.0f}% of one core"
+                 f" of {m['cores']}){'  <- a busy machine: latencies suffer' if m['other_busy_fraction'] > 0.2 else ''}")
     if "baseline" in r:
         b = r["baseline"]
         lines.append(
@@ -736,9 +826,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--hold", type=float, default=None, help="seconds each call stays in the bridge (default 3, quick 1)")
     parser.add_argument("--dialplan", choices=("direct", "shipped"), default="direct",
                         help="direct: Stasis at once; shipped: the shipped extensions.conf with a trivial FastAGI IVR")
+    parser.add_argument("--silent-callers", action="store_true",
+                        help="callers send no audio, so each answer waits Asterisk's 500 ms for a first frame")
     parser.add_argument("--speed", type=float, default=1.0, help="pbxsim's speed factor (default 1: real time)")
     parser.add_argument("--pool", type=int, default=0,
                         help="the app's ARI HTTP connection pool size (default 0: unlimited; answer takes 500 ms per call)")
+    parser.add_argument("--no-settle-heap", action="store_true",
+                        help="skip pbxsim.server.settle_heap() in the child (gc.freeze after start-up; for comparison)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the bare-aiohttp replay")
     parser.add_argument("--profile", metavar="FILE", help="run the pbxsim child under cProfile, stats to FILE")
     parser.add_argument("--serve-pbxsim", action="store_true", help=argparse.SUPPRESS)
@@ -762,12 +856,12 @@ def main(argv: list[str] | None = None) -> int:
             profiler = cProfile.Profile()
             profiler.enable()
             try:
-                asyncio.run(serve_pbxsim(args.etc, args.speed))
+                asyncio.run(serve_pbxsim(args.etc, args.speed, args.no_settle_heap))
             finally:
                 profiler.disable()
                 profiler.dump_stats(args.profile)
         else:
-            asyncio.run(serve_pbxsim(args.etc, args.speed))
+            asyncio.run(serve_pbxsim(args.etc, args.speed, args.no_settle_heap))
         return 0
     if args.serve_baseline:
         asyncio.run(serve_baseline())

@@ -43,7 +43,7 @@ def test_quick_bench_prints_sensible_json() -> None:
     assert result["events"] == sum(types.values())
     assert result["events_per_call"] >= 6
     assert result["events_per_s"] > 0
-    assert result["events_per_s_peak_100ms"] >= result["events_per_s"]
+    assert result["events_per_s_peak_100ms"] > 0
 
     latency = result["latency_ms"]
     check_latency(latency["stasis_start"], calls)
@@ -51,13 +51,17 @@ def test_quick_bench_prints_sensible_json() -> None:
     assert latency["event_age"]["n"] == result["events"]
     for kind in ("place", "answer", "addChannel", "hangup"):
         check_latency(latency["rest"][kind], calls)
-    # Answer waits up to 500 ms for the caller's first audio, which these callers never send
-    assert latency["rest"]["answer"]["p50"] >= 450
+    assert result["callers_send_audio"] is True and result["settle_heap"] is True
+    for kind in ("stasis_start_until_timestamp", "stasis_start_after_timestamp"):
+        assert latency[kind]["n"] == calls
 
     pbxsim = result["pbxsim"]
     assert pbxsim["cpu_s"] > 0 and pbxsim["cpu_ms_per_call"] > 0
     assert 10 < pbxsim["peak_rss_mb"] < 2000
     assert pbxsim["peak_rss_mb"] >= pbxsim["rss_before_mb"]
+    assert pbxsim["loop_lag_ms"]["n"] > 0 and result["app"]["loop_lag_ms"]["n"] > 0
+    assert len(pbxsim["gc"]["collections"]) == 3
+    assert result["machine"]["cores"] >= 1 and result["machine"]["other_cpu_s"] >= 0
 
     baseline = result["baseline"]
     assert baseline["ws_messages"] == result["events"]
