@@ -535,7 +535,7 @@ async def run_pbxsim(args: argparse.Namespace, etc: Path) -> dict[str, Any]:
         if args.dialplan == "shipped":
             agi = await start_trivial_agi()
         async with aiohttp.ClientSession(headers=headers, connector=aiohttp.TCPConnector(limit=args.pool)) as session, \
-                aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as world_session:
+                aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=args.pool)) as world_session:
             app = TrivialApp(session, world_session, info["ari_url"], info["control_url"], args.calls, args.hold)
             app.sends_audio = not args.silent_callers
             ws = await session.ws_connect(f"{info['events_url']}?app={APP}", max_msg_size=1 << 24)
@@ -829,8 +829,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--silent-callers", action="store_true",
                         help="callers send no audio, so each answer waits Asterisk's 500 ms for a first frame")
     parser.add_argument("--speed", type=float, default=1.0, help="pbxsim's speed factor (default 1: real time)")
-    parser.add_argument("--pool", type=int, default=0,
-                        help="the app's ARI HTTP connection pool size (default 0: unlimited; answer takes 500 ms per call)")
+    parser.add_argument("--pool", type=int, default=100,
+                        help="HTTP connections per client pool, the app's and the world driver's (default 100, "
+                             "aiohttp's; 0 = unlimited, which --silent-callers needs: each answer then holds one 500 ms)")
     parser.add_argument("--no-settle-heap", action="store_true",
                         help="skip pbxsim.server.settle_heap() in the child (gc.freeze after start-up; for comparison)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the bare-aiohttp replay")
