@@ -71,7 +71,10 @@ KNOWN: dict[str, dict[str, str]] = {
     "04-caller-abandons-in-holding-bridge": {},
     "04b-caller-abandons-while-agent-rings": {},
     "05-ami-during-scenario-02": dict(AMI_02),
-    "06-fastagi-ivr-then-stasis": {},
+    "06-fastagi-ivr-then-stasis": {
+        "agi reply 3 (GET FULL): time": "C-agi-usage-delay",
+        "agi reply 11 (GET DATA): time": "C-agi-usage-delay",
+    },
     "07-app-queue-timing": {},
 }
 # configuration problems pbxsim reports for the lab (Queue() is app_queue's)

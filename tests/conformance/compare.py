@@ -335,6 +335,38 @@ def compare_models(result: ReplayResult, declarations: Any) -> list[Difference]:
     return sorted(set(out))
 
 
+def agi_latencies(commands: list[tuple[float, str]], lines: list[tuple[float, str]]) -> list[tuple[str, float]]:
+    """Per command: its name (first two words) and the time until the last line of
+    its reply."""
+    out = []
+    for i, (t, command) in enumerate(commands):
+        until = commands[i + 1][0] if i + 1 < len(commands) else float("inf")
+        reply = [lt for lt, _ in lines if t <= lt <= until]
+        if reply:
+            out.append((" ".join(command.split()[:2]), max(reply) - t))
+    return out
+
+
+AGI_LATENCY_TOLERANCE = 0.02  # s
+
+
+def compare_agi_timing(result: ReplayResult) -> list[Difference]:
+    """How long Asterisk took to answer each AGI command against pbxsim (a prompt's
+    length, for instance). Commands that wait for the caller's digits are left out:
+    the caller presses at its recorded time, which the answer wait before
+    StasisStart already checks."""
+    rec = result.recording
+    want = agi_latencies([(e["t"], e["line"]) for e in rec.of("agi-out")], [(e["t"], e["line"]) for e in rec.of("agi-in")])
+    have = agi_latencies(result.agi_commands, result.agi)
+    out = []
+    for i, ((command, a), (_, b)) in enumerate(zip(want, have), 1):
+        if command in ("GET DATA", "WAIT FOR") and a > 0.1:
+            continue
+        if abs(a - b) > AGI_LATENCY_TOLERANCE:
+            out.append(Difference(f"agi reply {i} ({command}): time", f"recorded {a:.3f} s, pbxsim {b:.3f} s"))
+    return out
+
+
 def compare(result: ReplayResult, declarations: Any = None) -> list[Difference]:
     """Every difference of one replay, sorted."""
     out = [Difference(f"world: {e}") for e in result.world_errors]
@@ -345,7 +377,7 @@ def compare(result: ReplayResult, declarations: Any = None) -> list[Difference]:
     if result.recording.has_ami:
         out += compare_ami(result)
     if result.recording.has_agi:
-        out += compare_agi(result)
+        out += compare_agi(result) + compare_agi_timing(result)
     return sorted(set(out))
 
 

@@ -54,6 +54,7 @@ class ReplayResult:
     events: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
     ami: list[tuple[float, list[tuple[str, str]]]] = field(default_factory=list)
     agi: list[tuple[float, str]] = field(default_factory=list)  # lines pbxsim sent the AGI server
+    agi_commands: list[tuple[float, str]] = field(default_factory=list)  # what the AGI server sent, when
     ids: dict[str, str] = field(default_factory=dict)  # recorded id -> pbxsim id
     world_errors: list[str] = field(default_factory=list)
     problems: tuple[str, ...] = ()
@@ -104,6 +105,7 @@ class FastAgiScript:
         self.commands = commands
         self.clock = clock
         self.lines: list[tuple[float, str]] = []
+        self.sent: list[tuple[float, str]] = []  # (time, command)
         self.server: asyncio.Server | None = None
 
     async def start(self) -> int:
@@ -126,6 +128,7 @@ class FastAgiScript:
             while (line := await self._line(reader)) not in ("\n", ""):
                 pass
             for command in self.commands:
+                self.sent.append((self.clock(), command))
                 writer.write(command.encode())
                 await writer.drain()
                 line = await self._line(reader)
@@ -184,6 +187,7 @@ class Replay:
         finally:
             await agi.close()
         self.result.agi = agi.lines
+        self.result.agi_commands = agi.sent
         return self.result
 
     async def _read_events(self, ws: aiohttp.ClientWebSocketResponse) -> None:
