@@ -73,3 +73,4 @@ def test_quick_bench_prints_sensible_json() -> None:
     assert set(result["targets"]) == {"p99_under_5ms", "cpu_under_5x_baseline"}
     assert all(isinstance(v, bool) for v in result["targets"].values())
     assert result["bottleneck"] == (not all(result["targets"].values()))
+    assert isinstance(result["machine_quiet"], bool)
