@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pbxsim.bus import BridgeCreated, BridgeDestroyed, BridgeEntered, BridgeLeft
+from pbxsim.bus import BridgeCreated, BridgeDestroyed, BridgeEntered, BridgeLeft, DeviceStateChanged
 from pbxsim.world.bridge import Bridge
 from pbxsim.world.errors import OperationError, bridge_not_found
 
@@ -144,8 +144,18 @@ class BridgeOps:
                 # Asterisk removes the bridge's music source for good (recorded surprise)
                 bridge.moh_class = None
                 bridge.moh_started_at = None
+                self._hidden_channel_gone("Announcer/ARI_MOH")
             if recording is not None:
                 world.media.stop_recording(recording, "done")
+                self._hidden_channel_gone("Recorder/ARI")
+
+    def _hidden_channel_gone(self, device: str) -> None:
+        """The MOH announcer / bridge recorder hangs up: like any channel its two halves
+        (;1 and ;2) update their device's state, which AMI shows (scenario 02:
+        ``DeviceStateChange Announcer/ARI_MOH UNKNOWN`` twice when the holding bridge
+        emptied, ``Recorder/ARI UNKNOWN`` twice when the recording ended)."""
+        for _ in range(2):
+            self.world.publish(DeviceStateChanged(device, "UNKNOWN"))
 
     def update_peers(self, bridge: Bridge) -> None:
         """BRIDGEPEER / BRIDGEPVTCALLID on every member, then connected line, as Asterisk
@@ -193,6 +203,7 @@ class BridgeOps:
         bridge.moh_started_at = None
         for ch in bridge.channels:
             self._music(ch, False, cls, bridge)
+        self._hidden_channel_gone("Announcer/ARI_MOH")  # not recorded; the same hang-up
 
     def _music(self, ch: Channel, on: bool, moh_class: str, bridge: Bridge) -> None:
         """The bridge's music starts/stops for one member (ChannelMusicOnHold names the
