@@ -265,6 +265,11 @@ class World:
             self.bridges.leave(ch, hangup=True)
         if ch.in_stasis:
             self.leave_stasis(ch)
+            if soft and ch.dialplan_task is not None:
+                # Stasis() returns to the PBX, which finds the channel hung up and requests
+                # it once more: AMI SoftHangupRequest Cause 16 after STASISSTATUS (scenario 02);
+                # the app, unsubscribed at StasisEnd, sees nothing
+                self.publish(ChannelHangupRequest(ch.snapshot(), cause=16, soft=True))
         if ch.dialplan_task is None:
             self.destroy(ch)
         return True
