@@ -22,7 +22,15 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from pbxsim.bus import ChannelCallerId, ChannelConnectedLine, ChannelHangupRequest, DialBegin, DialEnd, DialState
+from pbxsim.bus import (
+    ChannelCallerId,
+    ChannelConnectedLine,
+    ChannelDialplan,
+    ChannelHangupRequest,
+    DialBegin,
+    DialEnd,
+    DialState,
+)
 from pbxsim.world.behaviour import CallerBehaviour, DtmfPlan, NumberBehaviour, PhoneBehaviour
 from pbxsim.world.endpoint import Endpoint, parse_callerid
 from pbxsim.world.errors import OperationError, allocation_failed
@@ -140,6 +148,9 @@ class Calls:
         ch.party = behaviour
         ch.dialstring = dialstring
         ch.originate_app = app or None
+        # the dialled channel sits at AppDial2 (AMI Newexten, before the caller id; the app
+        # is not subscribed yet, so ARI shows no ChannelDialplan: scenario 02)
+        world.publish(ChannelDialplan(ch.snapshot()))
         if caller_id:
             world.publish(ChannelCallerId(ch.snapshot()))
             world.publish(ChannelConnectedLine(ch.snapshot()))
