@@ -33,15 +33,23 @@ Figures
   ``rest``: request → response of answer/addChannel/DELETE;
   ``event_age``: receive time − the event's ``timestamp`` for every event (ARI
   timestamps have millisecond resolution, so these carry ±0.5 ms of rounding).
+  ``stasis_start`` is also split at the event's own timestamp: until it (pbxsim
+  making the event) and after it (delivery).
 - Events delivered per second over the burst (first call placed → last call in the
-  bridge) and over the whole run's busy windows; the peak over 100 ms windows.
+  bridge) and over the hang-up wave (first DELETE → last StasisEnd); the peak over
+  100 ms windows. These follow the offered load; pbxsim's capacity is in
+  ``events_per_cpu_s``.
 - pbxsim's CPU seconds (utime+stime from /proc/<pid>/stat) from just before the burst
-  to the last StasisEnd, per call and per event; its peak RSS (VmHWM).
+  to the last StasisEnd, per call and per event; its peak RSS (VmHWM); the lag of a
+  5 ms timer on its event loop and its garbage collector's pauses (both recorded in
+  the child, which changes nothing a client sees); the same lag for the app; and the
+  CPU other processes used meanwhile (``machine_quiet`` false: latencies say little).
 - Baseline, same run: a bare aiohttp server process (``--serve-baseline``) replays
   the exact wire traffic pbxsim produced, at the same moments: the same WebSocket
   messages (same texts, so same sizes and order) pushed to the same client code, and
   the same HTTP requests answered with same-status, same-size bodies. Its CPU and
-  latencies are the transport's own cost; the difference is what pbxsim adds.
+  latencies are the transport's own cost; the difference is what pbxsim adds. (The
+  FastAGI conversation of ``--dialplan shipped`` is not replayed.)
 
 Output: human-readable lines, then one JSON object on the last line. Targets (p99 of
 both precise latencies under 5 ms; pbxsim CPU per call under 5x the baseline's) are
@@ -407,6 +415,7 @@ class CallRecord:
     add_sent_at: float = 0.0
     entered_at: float = 0.0
     ended_at: float = 0.0
+    hangup_sent_at: float = 0.0
 
 
 @dataclass
@@ -415,7 +424,8 @@ class Traffic:
 
     t0: float = 0.0
     ws: list[tuple[float, str]] = field(default_factory=list)  # (receive time, text)
-    http: list[tuple[float, str, int, int, int]] = field(default_factory=list)  # (sent, method, status, req size, resp size)
+    # (sent, method, status, request size, response size, kind)
+    http: list[tuple[float, str, int, int, int, str]] = field(default_factory=list)
     event_ages: list[float] = field(default_factory=list)
     rest: dict[str, list[float]] = field(default_factory=lambda: {"answer": [], "addChannel": [], "hangup": [], "place": []})
     errors: list[str] = field(default_factory=list)
@@ -454,7 +464,7 @@ class TrivialApp:
         async with (session or self.session).request(method, url, **kwargs) as resp:
             data = await resp.read()
             done = time.time()
-        self.traffic.http.append((sent, method, resp.status, len(body), len(data)))
+        self.traffic.http.append((sent, method, resp.status, len(body), len(data), kind))
         self.traffic.rest.setdefault(kind, []).append(done - sent)
         if resp.status >= 300:
             self.traffic.errors.append(f"{method} {url} -> {resp.status} {data[:200]!r}")
@@ -509,6 +519,7 @@ class TrivialApp:
         await self.request("POST", f"{self.ari_url}/bridges/{BRIDGE_ID}/addChannel", "addChannel",
                            params={"channel": record.channel_id})
         await asyncio.sleep(self.hold)  # the app's own behaviour: hold the call, then hang up
+        record.hangup_sent_at = time.time()
         await self.request("DELETE", base, "hangup")
 
     async def place(self, record: CallRecord, at: float) -> None:
@@ -610,7 +621,7 @@ async def start_trivial_agi(port: int = 0) -> asyncio.AbstractServer:
     return await asyncio.start_server(session, "127.0.0.1", port, reuse_address=True)
 
 
-async def run_baseline(traffic: Traffic) -> dict[str, Any]:
+async def run_baseline(traffic: Traffic, pool: int) -> dict[str, Any]:
     """Replay pbxsim's wire traffic from a bare aiohttp server, same moments, same sizes."""
     sched_dir = Path(tempfile.mkdtemp(prefix="bench-pbxsim-replay-"))
     try:
@@ -622,7 +633,8 @@ async def run_baseline(traffic: Traffic) -> dict[str, Any]:
         recv: list[float] = []
         http_lat: list[float] = []
         try:
-            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=pool)) as session, \
+                    aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=pool)) as world_session:
                 ws = await session.ws_connect(f"{info['url']}/ws", max_msg_size=1 << 24)
                 expected = len(traffic.ws)
 
@@ -636,12 +648,13 @@ async def run_baseline(traffic: Traffic) -> dict[str, Any]:
                         ari_timestamp(event["timestamp"])
                         recv.append(now)
 
-                async def one(at: float, method: str, status: int, req_size: int, resp_size: int) -> None:
+                async def one(at: float, method: str, status: int, req_size: int, resp_size: int, kind: str) -> None:
                     delay = at - time.time()
                     if delay > 0:
                         await asyncio.sleep(delay)
                     sent = time.time()
-                    async with session.request(method, f"{info['url']}/r", params={"status": status, "size": resp_size},
+                    client = world_session if kind == "place" else session  # the same pools as the run's
+                    async with client.request(method, f"{info['url']}/r", params={"status": status, "size": resp_size},
                                                data=b"x" * req_size) as resp:
                         await resp.read()
                     http_lat.append(time.time() - sent)
@@ -653,7 +666,7 @@ async def run_baseline(traffic: Traffic) -> dict[str, Any]:
                 reader = asyncio.ensure_future(read())
                 await ws.send_str(json.dumps({"schedule": str(path), "start": start}))
                 shift = start - t0
-                await asyncio.gather(*(one(sent + shift, m, s, q, r) for sent, m, s, q, r in traffic.http
+                await asyncio.gather(*(one(sent + shift, m, s, q, r, k) for sent, m, s, q, r, k in traffic.http
                                        if sent >= t0))
                 await asyncio.wait_for(reader, 60 + len(traffic.ws) * 0.001)
                 cpu1 = proc_cpu_seconds(child.pid)
@@ -690,6 +703,11 @@ def report(args: argparse.Namespace, run: dict[str, Any], base: dict[str, Any] |
     last_in_bridge = max((r.entered_at for r in records if r.entered_at), default=traffic.t0)
     burst_events = sum(1 for t in times if t <= last_in_bridge)
     burst_span = max(1e-6, last_in_bridge - traffic.t0)
+    # the hang-up wave: first DELETE sent -> last StasisEnd
+    first_hangup = min((r.hangup_sent_at for r in records if r.hangup_sent_at), default=0.0)
+    last_end = max((r.ended_at for r in records if r.ended_at), default=0.0)
+    hangup_events = sum(1 for t in times if first_hangup <= t <= last_end) if first_hangup else 0
+    hangup_span = max(1e-6, last_end - first_hangup) if first_hangup else 1e-6
     completed = sum(1 for r in records if r.ended_at)
     cpu = run["cpu"]
     result: dict[str, Any] = {
@@ -708,6 +726,7 @@ def report(args: argparse.Namespace, run: dict[str, Any], base: dict[str, Any] |
         "ws_bytes": bytes_ws,
         "http_requests": len(traffic.http),
         "events_per_s": round(burst_events / burst_span, 1),
+        "events_per_s_hangups": round(hangup_events / hangup_span, 1),
         "events_per_s_peak_100ms": round(busiest_window_rate(times), 1),
         "latency_ms": {
             "stasis_start": summary_ms(stasis),
@@ -782,7 +801,8 @@ def human_lines(r: dict[str, Any]) -> list[str]:
         f"pbxsim bench: {r['calls']} calls ({r['completed']} completed), burst {r['burst_s']} s, hold {r['hold_s']} s, "
         f"dialplan {r['dialplan']}, callers send audio: {r['callers_send_audio']}, settle_heap: {r['settle_heap']}",
         f"events delivered: {r['events']} ({r['events_per_call']}/call, {r['ws_bytes'] / 1e6:.1f} MB); "
-        f"{r['events_per_s']:.0f}/s over the burst, peak {r['events_per_s_peak_100ms']:.0f}/s (100 ms)",
+        f"{r['events_per_s']:.0f}/s over the burst, {r['events_per_s_hangups']:.0f}/s over the hang-ups, "
+        f"peak {r['events_per_s_peak_100ms']:.0f}/s (100 ms)",
         f"  StasisStart after placing the call:        {fmt(lat['stasis_start'])}",
         f"    of which until its timestamp (ms-rounded): {fmt(lat['stasis_start_until_timestamp'])}",
         f"    and from its timestamp to receipt:        {fmt(lat['stasis_start_after_timestamp'])}",
@@ -834,7 +854,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         if agi is not None:
             agi.close()
             await agi.wait_closed()
-    base = None if args.no_baseline else await run_baseline(run["app"].traffic)
+    base = None if args.no_baseline else await run_baseline(run["app"].traffic, args.pool)
     return report(args, run, base)
 
 

@@ -42,7 +42,7 @@ def test_quick_bench_prints_sensible_json() -> None:
         assert types[kind] == calls, kind
     assert result["events"] == sum(types.values())
     assert result["events_per_call"] >= 6
-    assert result["events_per_s"] > 0
+    assert result["events_per_s"] > 0 and result["events_per_s_hangups"] > 0
     assert result["events_per_s_peak_100ms"] > 0
 
     latency = result["latency_ms"]
