@@ -14,7 +14,7 @@ through the trunk, operators' phones, numbers dialled out through the trunk.
     GET|POST /_sim/phones/{ext}      {"registered", "answer_after", "hangup_after", "reject", ...}
     GET  /_sim/numbers               → the default and every configured number
     GET|POST /_sim/numbers/{number}  {"answer_after", "busy", "no_answer", "hangup_after", ...}
-    GET  /_sim/state                 → channels, bridges, endpoints, apps
+    GET  /_sim/state                 → speed, channels, bridges, endpoints, apps
 
 Input is checked before the world sees it (``validate``, pure): an unknown field, a
 wrong type, a negative delay or a malformed extension/number is a 400 whose body names
@@ -341,7 +341,8 @@ class ControlApi:
 
     # --- everything ----------------------------------------------------------------------------
     async def state(self, request: web.Request) -> web.Response:
-        return web.json_response(self.world.state())
+        """The world at a glance, with its ``speed`` (timelines count simulated seconds)."""
+        return web.json_response({"speed": self.world.speed, **self.world.state()})
 
 
 def create_control_app(world: World) -> web.Application:

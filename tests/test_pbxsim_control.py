@@ -19,7 +19,7 @@ import pytest
 
 from pbxsim.ami.protocol import MessageParser
 from pbxsim.client import SimControl, SimControlError
-from pbxsim.control import NUMBER_FIELDS, PHONE_FIELDS, InvalidRequest, validate, CALL_FIELDS
+from pbxsim.control import CALL_FIELDS, NUMBER_FIELDS, PHONE_FIELDS, InvalidRequest, validate
 from pbxsim.server import PbxSim
 from pbxsim.world.behaviour import NumberBehaviour, PhoneBehaviour
 from pbxsim_ari_support import Ari, Events
@@ -419,6 +419,7 @@ def test_state_and_lists(tmp_path: Path) -> None:
             call_id = await t.control.place_call("+79161234567", "100")
             await events.next("StasisStart")
             state = await t.control.state()
+            assert state["speed"] == SPEED
             assert [c["id"] for c in state["channels"]] == [call_id]
             assert state["channels"][0]["stasis_app"] == APP
             assert {a["name"]: a["connected"] for a in state["apps"]} == {APP: True}
@@ -525,3 +526,18 @@ def test_validate_normalises_and_names_nested_fields() -> None:
         with pytest.raises(InvalidRequest) as refused:
             validate(bad, CALL_FIELDS)
         assert refused.value.field == field
+
+
+def test_client_opens_its_own_session_when_given_none(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with lab(tmp_path) as t:
+            assert t.sim.control_url
+            async with SimControl(t.sim.control_url + "/") as own:
+                phone = await own.set_phone("1003", registered=True)
+                assert phone["state"] == "online"
+                assert (await own.phone("1003"))["registered"] is True
+                with pytest.raises(SimControlError) as refused:
+                    await own.call("no-such-call")
+                assert refused.value.status == 404 and "no-such-call" in refused.value.message
+
+    run(scenario())
