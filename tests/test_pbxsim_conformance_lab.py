@@ -220,3 +220,41 @@ def test_replay_rewrites_ids_and_compares_shapes_values_and_times() -> None:
     assert keys(replayed(body={"language": "en"})) == {"rest[0] GET /channels/{channel}.language: extra"}
     assert keys(replayed(channel={"name": "PJSIP/1001-00000000"})) == {"event StasisStart#1.channel.name: value"}
     assert keys(replayed(t=1.5)) == {"event StasisStart#1: time"}
+
+
+def test_model_check_reports_pbxsim_problems_the_recording_does_not_have() -> None:
+    from conformance.compare import compare_models
+    from conformance.replay import Exchange
+
+    endpoint = {"technology": "PJSIP", "resource": "1001", "state": "online", "channel_ids": []}
+    recording = Recording("x", [
+        {"t": 1.0, "dir": "rest-req", "id": 1, "method": "GET", "path": "/ari/endpoints/PJSIP/1001"},
+        {"t": 1.0, "dir": "rest-resp", "id": 1, "status": 200, "body": endpoint},
+    ])
+    result = ReplayResult(recording)
+    result.exchanges = [Exchange(recording.entries[0], recording.entries[1], "/ari/endpoints/PJSIP/1001", 1.0, 200,
+                                 {**endpoint, "resource": 1001})]
+    result.events = [(1.0, {"type": "StasisStart", "application": "x", "timestamp": "yesterday", "args": []})]
+    found = {str(d) for d in compare_models(result, Declarations(SHARED_ASTERISK / "ari-api-docs"))}
+    assert found == {
+        "model rest[0] GET /endpoints/PJSIP/1001: Endpoint.resource: expected string, got 1001",
+        "model event StasisStart: StasisStart.timestamp: expected Date, got 'yesterday'",
+        "model event StasisStart: StasisStart: missing required channel",
+    }
+
+
+def test_side_notes_become_the_worlds_control_requests() -> None:
+    """Scenario 02's notes: the phone registers and answers after 1.5 s; the caller
+    (arriving when Asterisk created its channel) presses 5 after 9 s and # 0.4 s later
+    and would hang up after 45 s; the phone sends 7, hangs up, unregisters."""
+    recording = Recording.load(TRANSCRIPTS / "02-agent-mixing-bridge-record.jsonl")
+    actions = recording.world_actions(caller_sends_audio=True)
+    assert [(a.kind, a.party) for a in actions] == [
+        ("phone", "1001"), ("phone", "1001"), ("call", "caller"), ("dtmf", "1001"), ("hangup", "1001"), ("phone", "1001")]
+    assert actions[0].args == {"answer_after": 1.5, "no_answer": False, "reject": False}
+    assert actions[1].args == {"registered": True} and actions[5].args == {"registered": False}
+    call = actions[2]
+    assert call.t == pytest.approx(2.240, abs=0.002)  # the caller channel's creationtime, on the recording's clock
+    assert call.args == {"from": "+15551230001", "caller_name": "Test Caller", "to": "100", "hangup_after": 45.0,
+                         "sends_audio": True, "dtmf": [{"after": 9.0, "digits": "5"}, {"after": 9.4, "digits": "#"}]}
+    assert actions[3].args == {"digits": "7"}
