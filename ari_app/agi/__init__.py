@@ -1,0 +1,1 @@
+"""FastAGI adapter: Switchboard's own FastAGI server for ``agi_scripts/``."""
