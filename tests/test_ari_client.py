@@ -346,3 +346,83 @@ def test_close_leaves_no_task_behind() -> None:
             assert asyncio.all_tasks() == before
 
     run(main())
+
+
+def test_agent_call_bridge_recording_dtmf_and_stored_recording(tmp_path: Any) -> None:
+    async def main() -> None:
+        async with lab_sim(recordings_dir=tmp_path) as sim, _client(sim.ari_url) as ari:
+            seen = Seen(ari)
+            await ari.wait_connected()
+            await until(lambda: sim.world.stasis.is_active(APP), message="app registered")
+            cid = sim.world.place_inbound_call(CALLER, "100")
+            await seen.first(ev.StasisStart)
+            holding = await ari.create_bridge("holding", name="hold")
+            await ari.add_channel(holding.id, cid)
+            played = await ari.play_bridge(holding.id, ["sound:queue-thereare"], playback_id="bridge-pb")
+            assert played.target_uri == f"bridge:{holding.id}"
+            await seen.first(ev.PlaybackStarted, lambda e: e.playback.id == "bridge-pb")
+            try:
+                await ari.stop_playback("bridge-pb")
+            except AriNotFound:
+                pass  # already finished: a race, normal flow
+            sim.world.set_phone("1001", registered=True, answer_after=0.5)
+            agent = await ari.originate("PJSIP/1001", app=APP, app_args=["agent", cid])
+            dials = await seen.first(ev.Dial, lambda e: e.dialstatus == "ANSWER")
+            assert dials.peer.id == agent.id and dials.caller is None
+            agent_start = await seen.first(ev.StasisStart, lambda e: e.channel.id == agent.id)
+            assert agent_start.args == ("agent", cid)
+            mixing = await ari.create_bridge("mixing", name="call")
+            await ari.add_channel(mixing.id, [agent.id, cid])
+            await seen.first(ev.ChannelLeftBridge, lambda e: e.channel.id == cid and e.bridge.id == holding.id)
+            recording = await ari.record_bridge(mixing.id, "call-1", if_exists="overwrite", beep=False)
+            assert (recording.name, recording.state) == ("call-1", "queued")
+            await seen.first(ev.RecordingStarted)
+            sim.world.send_dtmf(cid, "5")
+            dtmf = await seen.first(ev.ChannelDtmfReceived)
+            assert (dtmf.digit, dtmf.duration_ms, dtmf.channel.id) == ("5", 160, cid)
+            await ari.send_dtmf(agent.id, "7")
+            sim.world.remote_hangup(agent.id)
+            assert (await seen.first(ev.ChannelDestroyed, lambda e: e.channel.id == agent.id)).cause == 16
+            await ari.remove_channel(mixing.id, cid)
+            finished = await seen.first(ev.RecordingFinished)
+            assert finished.recording.state == "done" and finished.recording.duration is not None
+            await ari.start_moh(cid, "default")
+            await ari.stop_moh(cid)
+            await ari.continue_in_dialplan(cid, context="from-trunk", extension="999", priority=1)
+            await seen.first(ev.StasisEnd, lambda e: e.channel.id == cid)
+            await ari.destroy_bridge(mixing.id)
+            await seen.first(ev.BridgeDestroyed, lambda e: e.bridge.id == mixing.id)
+            await ari.destroy_bridge(holding.id)
+            assert (await ari.get_stored_recording("call-1")).format == "wav"
+            assert (await ari.stored_recording_file("call-1"))[:4] == b"RIFF"
+            await ari.delete_stored_recording("call-1")
+            with pytest.raises(AriNotFound):
+                await ari.stored_recording_file("call-1")
+
+    run(main())
+
+
+def test_a_slow_handler_delays_later_events_strict_order() -> None:
+    from ari_app.ari.dispatch import Dispatcher
+
+    order: list[str] = []
+
+    async def slow(event: ev.AriEvent) -> None:
+        order.append(f"slow-start:{event.raw['n']}")
+        await asyncio.sleep(0.02)
+        order.append(f"slow-end:{event.raw['n']}")
+
+    async def main() -> None:
+        dispatcher = Dispatcher()
+        dispatcher.on("StasisStart", slow)
+        dispatcher.on("StasisEnd", lambda e: order.append(f"end:{e.raw['n']}"))
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        for n, kind in enumerate(("StasisStart", "StasisEnd", "StasisStart")):
+            queue.put_nowait({"type": kind, "n": n, "channel": {"id": "c"}})
+        task = asyncio.create_task(dispatcher.consume(queue))
+        await asyncio.wait_for(queue.join(), 5)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    run(main())
+    assert order == ["slow-start:0", "slow-end:0", "end:1", "slow-start:2", "slow-end:2"]

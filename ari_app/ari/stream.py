@@ -7,6 +7,11 @@ counter resets once a connection is established, so a long-lived connection that
 drops is retried quickly. RNG and sleep are injectable so tests check the schedule
 without waiting.
 
+A connection that goes silent without closing (half-open TCP) is caught by websockets'
+keepalive pings (``ping_interval``; no pong within the timeout closes it), so the
+stream cannot go deaf. The queue is unbounded: events are never dropped, and a slow
+dispatcher shows up as latency, not loss.
+
 The stream does not dispatch: it puts ``Connected`` markers and decoded messages into
 a queue in arrival order; the dispatcher's single consumer turns a marker into the
 on-connect hooks, so the hooks run before any event of that connection.
@@ -119,4 +124,6 @@ class EventStream:
             if not isinstance(data, dict) or "type" not in data:
                 log.warning("ARI events: frame without a type skipped: %r", frame[:1000])
                 continue
+            if data["type"] == "ApplicationReplaced":
+                log.error("ARI application replaced by another connection: this one gets no more events")
             await self.queue.put(data)
