@@ -1,0 +1,1 @@
+"""AMI adapter: the phone-availability monitor on panoramisk's Manager."""
