@@ -50,6 +50,7 @@ class Proxy:
         self.target_port = target_port
         self.server: asyncio.Server | None = None
         self.writers: set[asyncio.StreamWriter] = set()
+        self.frozen: set[asyncio.StreamWriter] = set()
         self.tasks: set[asyncio.Task[None]] = set()
 
     async def __aenter__(self) -> Proxy:
@@ -68,6 +69,10 @@ class Proxy:
         assert self.server is not None
         return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/ari"
 
+    def freeze(self) -> None:
+        """Keep today's connections open but silent both ways (a half-open TCP path)."""
+        self.frozen |= self.writers
+
     def cut(self) -> None:
         for writer in list(self.writers):
             writer.transport.abort()
@@ -77,14 +82,16 @@ class Proxy:
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
         self.writers |= {writer, up_writer}
         for src, dst in ((reader, up_writer), (up_reader, writer)):
-            task = asyncio.create_task(self._pipe(src, dst))
+            task = asyncio.create_task(self._pipe(src, dst, self.frozen))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
 
     @staticmethod
-    async def _pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+    async def _pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, frozen: set[asyncio.StreamWriter]) -> None:
         try:
             while data := await src.read(65536):
+                if dst in frozen:
+                    continue
                 dst.write(data)
                 await dst.drain()
         except (ConnectionError, OSError):
@@ -251,6 +258,24 @@ def test_on_connect_runs_before_events_on_every_reconnect() -> None:
             await until(lambda: f"start:{second}" in log, message="an event after the reconnect")
             assert log == ["connect:0", f"start:{first}", "connect:1", f"start:{second}"]
             assert ari.stream is not None and ari.stream.connections == 2
+
+    run(main())
+
+
+def test_a_silent_connection_is_detected_by_ping_and_replaced() -> None:
+    async def main() -> None:
+        async with lab_sim() as sim, Proxy(sim.ari_port) as proxy, \
+                _client(proxy.url, ping_interval=0.1, ping_timeout=0.2, close_timeout=0.2) as ari:
+            connects: list[int] = []
+            starts: list[ev.StasisStart] = []
+            ari.on_connect(lambda: connects.append(1))
+            ari.on("StasisStart", starts.append)
+            await until(lambda: connects, message="first connect")
+            proxy.freeze()  # nothing closes: only the unanswered pings can tell
+            await until(lambda: len(connects) == 2, timeout=5, message="reconnect after ping timeout")
+            await until(lambda: sim.world.stasis.is_active(APP), message="app registered again")
+            cid = sim.world.place_inbound_call(CALLER, "100")
+            await until(lambda: [e for e in starts if e.channel.id == cid], message="events on the new connection")
 
     run(main())
 

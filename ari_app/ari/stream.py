@@ -81,13 +81,16 @@ class EventStream:
     """Reads the WebSocket into ``queue`` until cancelled; see the module docstring."""
 
     def __init__(self, url: str, queue: asyncio.Queue[Connected | dict[str, Any]], *, backoff: Backoff | None = None,
-                 sleep: Sleep = asyncio.sleep, open_timeout: float = 10.0, ping_interval: float | None = 20.0) -> None:
+                 sleep: Sleep = asyncio.sleep, open_timeout: float = 10.0, ping_interval: float | None = 20.0,
+                 ping_timeout: float | None = 20.0, close_timeout: float = 5.0) -> None:
         self.url = url
         self.queue = queue
         self.backoff = backoff or Backoff()
         self._sleep = sleep
         self._open_timeout = open_timeout
         self._ping_interval = ping_interval
+        self._ping_timeout = ping_timeout
+        self._close_timeout = close_timeout
         self.connections = 0
         self.connected = asyncio.Event()
 
@@ -96,7 +99,8 @@ class EventStream:
         while True:
             try:
                 async with websockets.connect(self.url, open_timeout=self._open_timeout,
-                                              ping_interval=self._ping_interval, max_size=None) as ws:
+                                              ping_interval=self._ping_interval, ping_timeout=self._ping_timeout,
+                                              close_timeout=self._close_timeout, max_size=None) as ws:
                     self.backoff.reset()
                     self.connections += 1
                     self.connected.set()
