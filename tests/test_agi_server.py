@@ -268,3 +268,53 @@ def test_a_half_closed_peer_never_freezes_the_server_and_shutdown_closes_connect
             w.close()
 
     run(scenario(), timeout=15)
+
+
+def test_session_reads_every_reply_shape_asterisk_sends() -> None:
+    """A scripted peer plays Asterisk: values, endpos, timeouts, 510, the 520 block,
+    then the unsolicited HANGUP line; the route sees typed results and exceptions."""
+    replies = {
+        'GET VARIABLE "CALLERID(num)"': ["200 result=1 (+7 (916) 123)"],
+        'GET VARIABLE "UNSET"': ["200 result=0"],
+        'STREAM FILE "beep" "12"': ["200 result=50 endpos=800"],
+        'STREAM FILE "hello" ""': ["200 result=0 endpos=3404"],
+        'GET DATA "vm-press" "3000" "1"': ["200 result= (timeout)"],
+        'GET DATA "vm-press" "3000" "4"': ["200 result=12 (timeout)"],
+        'WAIT FOR DIGIT "100"': ["200 result=0"],
+        'SAY NUMBER "5" "#"': ["200 result=35"],
+        'VERBOSE "x" "1"': ["510 Invalid or unknown command"],
+        'SAY DIGITS "1" ""': ["520-Invalid command syntax.  Proper usage follows:",
+                              " Usage: SAY DIGITS <number> <escape digits>", "520 End of proper usage."],
+        "ANSWER": ["HANGUP"],
+    }
+    seen: list[object] = []
+
+    async def route(agi: AgiSession) -> None:
+        seen.append(await agi.get_variable("CALLERID(num)"))
+        seen.append(await agi.get_variable("UNSET"))
+        seen.append(await agi.stream_file("beep", "12"))
+        seen.append(await agi.stream_file("hello"))
+        seen.append(await agi.get_data("vm-press", 3000, 1))
+        seen.append(await agi.get_data("vm-press", 3000, 4))
+        seen.append(await agi.wait_for_digit(100))
+        seen.append(await agi.say_number(5, "#"))
+        for call in (agi.verbose("x"), agi.say_digits("1")):
+            with pytest.raises(AgiCommandError):
+                await call
+            seen.append("refused")
+        await agi.answer()  # HANGUP arrives instead of the reply: AgiHangup ends the route quietly
+        seen.append("not reached")
+
+    async def scenario() -> None:
+        async with AgiServer({"ivr": route}, port=0, reply_timeout=2) as agi:
+            reader, writer = await asyncio.open_connection("127.0.0.1", agi.port)
+            writer.write(b"agi_network: yes\nagi_network_script: ivr\n\n")
+            while line := (await asyncio.wait_for(reader.readline(), 5)).decode():
+                for reply in replies[line.rstrip("\n")]:
+                    writer.write(reply.encode() + b"\n")
+                await writer.drain()
+            writer.close()
+
+    run(scenario(), timeout=10)
+    assert seen == ["+7 (916) 123", None, ("2", 800), (None, 3404), None, "12", None, "#",
+                    "refused", "refused"]

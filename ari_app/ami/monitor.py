@@ -150,7 +150,7 @@ class AmiMonitor:
     # -- events ----------------------------------------------------------------------------
     def _contact_status(self, manager: Manager, event: Any) -> None:
         name = event.get("EndpointName") or event.get("AOR", "")
-        extension = name.partition("/")[2] if "/" in name else name  # Asterisk 22 says PJSIP/1001
+        extension = name.partition("/")[2] if "/" in name else name  # Asterisk 22 says 1001; pbxsim says PJSIP/1001
         if extension and self.book.contact(extension, event.get("URI", ""), event.get("ContactStatus", "")):
             self._report(extension)
 
