@@ -451,3 +451,35 @@ def test_a_slow_handler_delays_later_events_strict_order() -> None:
 
     run(main())
     assert order == ["slow-start:0", "slow-end:0", "end:1", "slow-start:2", "slow-end:2"]
+
+
+def test_subscribe_all_endpoint_events_and_a_failing_connect_hook_is_isolated() -> None:
+    hooks: list[str] = []
+
+    def broken_hook() -> None:
+        hooks.append("broken")
+        raise RuntimeError("re-sync bug")
+
+    async def main() -> None:
+        async with lab_sim() as sim, _client(sim.ari_url, subscribe_all=True) as ari:
+            seen = Seen(ari)
+            ari.on_connect(broken_hook)
+            ari.on_connect(lambda: hooks.append("next"))
+            changes: list[ev.EndpointStateChange] = []
+            ari.on("EndpointStateChange", changes.append)
+            varsets: list[ev.ChannelVarset] = []
+            ari.on("ChannelVarset", varsets.append)
+            await until(lambda: hooks == ["broken", "next"], message="both hooks")
+            await until(lambda: sim.world.stasis.is_active(APP), message="app registered")
+            sim.world.set_phone("1001", registered=True)
+            change = await until(lambda: [c for c in changes if c.endpoint.resource == "1001"], message="endpoint")
+            assert change[0].endpoint.state == "online"  # type: ignore[index]
+            cid = sim.world.place_inbound_call(CALLER, "100")
+            await until(lambda: [v for v in varsets if v.channel is not None and v.channel.id == cid],
+                        message="a typed ChannelVarset")
+            ari.off("EndpointStateChange", changes.append)
+            sim.world.set_phone("1001", registered=False)
+            await seen.first(ev.EndpointStateChange, lambda e: e.endpoint.state == "offline")
+            assert [c.endpoint.state for c in changes if c.endpoint.resource == "1001"] == ["online"]
+
+    run(main())

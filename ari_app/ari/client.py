@@ -8,7 +8,8 @@
 
 ``start()`` creates exactly two tasks (stream reader, dispatcher) and keeps them;
 ``close()`` cancels and awaits both and closes the HTTP pool, so nothing is left
-running. Dispatch order and handler isolation are described in ``dispatch``;
+running. ``close()`` is final (the HTTP pool is closed): build a new client to start
+again. Dispatch order and handler isolation are described in ``dispatch``;
 reconnect and backoff in ``stream``.
 """
 
