@@ -267,7 +267,7 @@ class ContactStatusChanged:
     aor: str
     uri: str
     status: str  # Created, Reachable, Unreachable, NonQualified, Removed, Updated
-    endpoint: str
+    endpoint: str  # "PJSIP/1001" (AMI's EndpointName shows only "1001")
     roundtrip_usec: int = 0
     user_agent: str = ""
     registration_expires: int = 0

@@ -274,7 +274,7 @@ def _contact_status(m: bus.ContactStatusChanged, ts: float) -> list[AmiEvent]:
         ("URI", m.uri),
         ("ContactStatus", m.status),
         ("AOR", m.aor),
-        ("EndpointName", m.endpoint),
+        ("EndpointName", m.endpoint.rpartition("/")[2]),  # "1001", not "PJSIP/1001" (recorded)
         ("RoundtripUsec", str(m.roundtrip_usec)),
     ])]
 
