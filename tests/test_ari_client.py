@@ -325,6 +325,35 @@ def test_stream_retries_an_unreachable_server_with_the_backoff_schedule() -> Non
     run(main())
 
 
+@pytest.mark.parametrize(("stable_after", "expected"), [(5.0, [1.0, 2.0, 4.0, 4.0]), (0.0, [1.0, 1.0, 1.0, 1.0])])
+def test_a_server_that_drops_us_at_once_is_retried_with_growing_delays(stable_after: float,
+                                                                       expected: list[float]) -> None:
+    async def serve(ws: Any) -> None:
+        await ws.close()
+
+    async def main() -> None:
+        slept: list[float] = []
+
+        async def sleep(delay: float) -> None:
+            slept.append(delay)
+            await asyncio.sleep(0)
+
+        async with websockets.serve(serve, "127.0.0.1", 0) as server:
+            port = server.sockets[0].getsockname()[1]
+            queue: asyncio.Queue[Any] = asyncio.Queue()
+            stream = EventStream(f"ws://127.0.0.1:{port}/ari/events?app=x", queue, sleep=sleep, stable_after=stable_after,
+                                 backoff=Backoff(base=1.0, cap=4.0, uniform=lambda lo, hi: hi))
+            task = asyncio.create_task(stream.run())
+            await until(lambda: len(slept) >= 4, message="four reconnects")
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        # a connection that did not last stable_after does not reset the backoff; one that did, does
+        assert slept[:4] == expected
+        assert stream.connections >= 4 and queue.qsize() == stream.connections
+
+    run(main())
+
+
 def test_unknown_and_malformed_frames_do_not_break_the_stream(caplog: pytest.LogCaptureFixture) -> None:
     frames = ["not json {", json.dumps({"type": "SomethingNew", "x": 1}), json.dumps({"type": "StasisStart"}),
               json.dumps([1, 2]),

@@ -29,14 +29,15 @@ class AriClient(AriRest):
     def __init__(self, base_url: str, user: str, password: str, app: str, *, subscribe_all: bool = False,
                  timeout: float = 10.0, backoff: Backoff | None = None, sleep: Sleep = asyncio.sleep,
                  ping_interval: float | None = 20.0, ping_timeout: float | None = 20.0,
-                 close_timeout: float = 5.0) -> None:
+                 close_timeout: float = 5.0, stable_after: float = 5.0) -> None:
         super().__init__(base_url, user, password, timeout=timeout)
         self.app = app
         self._queue: asyncio.Queue[Connected | dict[str, Any]] | None = None
         self._dispatcher = Dispatcher()
         self._stream_args = dict(url=events_url(base_url, app, user, password, subscribe_all), backoff=backoff,
                                  sleep=sleep, open_timeout=timeout, ping_interval=ping_interval,
-                                 ping_timeout=ping_timeout, close_timeout=close_timeout)
+                                 ping_timeout=ping_timeout, close_timeout=close_timeout,
+                                 stable_after=stable_after)
         self.stream: EventStream | None = None
         self._tasks: list[asyncio.Task[None]] = []
 

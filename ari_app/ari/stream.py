@@ -3,8 +3,9 @@ full jitter.
 
 Full jitter (a uniform delay in ``[0, min(cap, base * factor**attempt)]``) keeps a
 fleet of clients from reconnecting in lock-step after Asterisk restarts. The attempt
-counter resets once a connection is established, so a long-lived connection that
-drops is retried quickly. RNG and sleep are injectable so tests check the schedule
+counter resets only after a connection stayed up ``stable_after`` seconds, so a
+long-lived connection that drops is retried quickly while a server that accepts and
+at once drops us (restarting, replacing the app) is not hammered in a tight loop. RNG and sleep are injectable so tests check the schedule
 without waiting.
 
 A connection that goes silent without closing (half-open TCP) is caught by websockets'
@@ -82,7 +83,7 @@ class EventStream:
 
     def __init__(self, url: str, queue: asyncio.Queue[Connected | dict[str, Any]], *, backoff: Backoff | None = None,
                  sleep: Sleep = asyncio.sleep, open_timeout: float = 10.0, ping_interval: float | None = 20.0,
-                 ping_timeout: float | None = 20.0, close_timeout: float = 5.0) -> None:
+                 ping_timeout: float | None = 20.0, close_timeout: float = 5.0, stable_after: float = 5.0) -> None:
         self.url = url
         self.queue = queue
         self.backoff = backoff or Backoff()
@@ -91,17 +92,20 @@ class EventStream:
         self._ping_interval = ping_interval
         self._ping_timeout = ping_timeout
         self._close_timeout = close_timeout
+        self._stable_after = stable_after
         self.connections = 0
         self.connected = asyncio.Event()
 
     async def run(self) -> None:
         """Connect, read, and reconnect forever (until the task is cancelled)."""
+        loop = asyncio.get_running_loop()
         while True:
+            connected_at: float | None = None
             try:
                 async with websockets.connect(self.url, open_timeout=self._open_timeout,
                                               ping_interval=self._ping_interval, ping_timeout=self._ping_timeout,
                                               close_timeout=self._close_timeout, max_size=None) as ws:
-                    self.backoff.reset()
+                    connected_at = loop.time()
                     self.connections += 1
                     self.connected.set()
                     log.info("ARI events connected (connection %d)", self.connections)
@@ -114,6 +118,8 @@ class EventStream:
                 log.warning("ARI events connect failed: %s: %s", type(exc).__name__, exc)
             finally:
                 self.connected.clear()
+            if connected_at is not None and loop.time() - connected_at >= self._stable_after:
+                self.backoff.reset()
             delay = self.backoff.next_delay()
             log.debug("ARI events reconnect in %.2f s (attempt %d)", delay, self.backoff.attempt)
             await self._sleep(delay)
