@@ -354,6 +354,35 @@ def test_a_server_that_drops_us_at_once_is_retried_with_growing_delays(stable_af
     run(main())
 
 
+def test_an_unexpected_failure_inside_the_stream_reconnects_instead_of_going_deaf() -> None:
+    class FailingOnce(asyncio.Queue):  # type: ignore[type-arg]
+        def __init__(self) -> None:
+            super().__init__()
+            self.failed = False
+
+        async def put(self, item: Any) -> None:
+            if not self.failed:
+                self.failed = True
+                raise RuntimeError("unexpected")
+            await super().put(item)
+
+    async def serve(ws: Any) -> None:
+        await ws.wait_closed()
+
+    async def main() -> None:
+        async with websockets.serve(serve, "127.0.0.1", 0) as server:
+            port = server.sockets[0].getsockname()[1]
+            queue = FailingOnce()
+            stream = EventStream(f"ws://127.0.0.1:{port}/ari/events?app=x", queue,
+                                 backoff=Backoff(base=0.01, cap=0.01))
+            task = asyncio.create_task(stream.run())
+            await until(lambda: stream.connections == 2 and queue.qsize() == 1, message="second connection")
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    run(main())
+
+
 def test_unknown_and_malformed_frames_do_not_break_the_stream(caplog: pytest.LogCaptureFixture) -> None:
     frames = ["not json {", json.dumps({"type": "SomethingNew", "x": 1}), json.dumps({"type": "StasisStart"}),
               json.dumps([1, 2]),

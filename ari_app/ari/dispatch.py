@@ -54,9 +54,17 @@ class Dispatcher:
                 if isinstance(item, Connected):
                     await self.run_hooks(item)
                 else:
-                    await self.dispatch(parse_event(item))
+                    await self._dispatch_raw(item)
             finally:
                 queue.task_done()
+
+    async def _dispatch_raw(self, data: dict[str, Any]) -> None:
+        try:
+            event = parse_event(data)
+        except Exception:  # parse_event is lenient; this is the last guard of the consumer
+            log.exception("ARI event could not be parsed, skipped: %r", data)
+            return
+        await self.dispatch(event)
 
     async def run_hooks(self, marker: Connected) -> None:
         for hook in list(self._hooks):

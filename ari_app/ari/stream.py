@@ -116,6 +116,8 @@ class EventStream:
                 log.warning("ARI events WebSocket lost (%s); reconnecting", exc)
             except (OSError, InvalidHandshake, InvalidURI, asyncio.TimeoutError) as exc:
                 log.warning("ARI events connect failed: %s: %s", type(exc).__name__, exc)
+            except Exception:  # anything else must not end the stream: it would go deaf for good
+                log.exception("ARI events: unexpected failure; reconnecting")
             finally:
                 self.connected.clear()
             if connected_at is not None and loop.time() - connected_at >= self._stable_after:
