@@ -541,3 +541,23 @@ def test_subscribe_all_endpoint_events_and_a_failing_connect_hook_is_isolated() 
             assert [c.endpoint.state for c in changes if c.endpoint.resource == "1001"] == ["online"]
 
     run(main())
+
+
+def test_every_recorded_asterisk_event_parses_to_its_typed_class() -> None:
+    """Real Asterisk 22 payloads (the lab recordings): no typed event falls back to generic."""
+    from pbxsim_support import SHARED_ASTERISK
+
+    counts: dict[str, int] = {}
+    for path in sorted((SHARED_ASTERISK / "transcripts").glob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            if record.get("dir") != "ws-event":
+                continue
+            event = ev.parse_event(record["msg"])
+            expected = ev.TYPED_EVENTS.get(record["msg"]["type"], ev.AriEvent)
+            assert type(event) is expected, (path.name, record["msg"])
+            counts[event.type] = counts.get(event.type, 0) + 1
+    for kind in ("StasisStart", "StasisEnd", "ChannelHangupRequest", "ChannelDestroyed", "ChannelEnteredBridge",
+                 "ChannelLeftBridge", "BridgeDestroyed", "PlaybackStarted", "PlaybackFinished", "RecordingStarted",
+                 "RecordingFinished", "ChannelVarset", "Dial", "ChannelDtmfReceived", "ChannelStateChange"):
+        assert counts.get(kind), kind
