@@ -101,7 +101,7 @@ def test_registration_changes_reach_the_callback_with_the_operator_login() -> No
             await control.set_phone("1002", registered=True)  # registered before we connect
             async with AmiMonitor(load_config(CONFIG), port=pbx.ami_port, username=USER, secret=SECRET,
                                   on_phone=lambda *a: phones.append(a), on_operator=operators.append) as monitor:
-                await asyncio.wait_for(monitor.synced.wait(), 5)
+                await asyncio.wait_for(monitor.synced.wait(), 15)
                 # the login re-sync reported every configured phone
                 assert monitor.book.status("1002").registered
                 assert {o.login for o in operators} >= {"anna", "john", "olga"}
@@ -109,10 +109,10 @@ def test_registration_changes_reach_the_callback_with_the_operator_login() -> No
                 assert not next(o for o in operators if o.login == "anna").available
                 phones.clear()
                 await control.set_phone("1001", registered=True)
-                await until(lambda: ("1001", True, "NOT_INUSE") in phones, message="1001 registered")
+                await until(lambda: ("1001", True, "NOT_INUSE") in phones, timeout=15, message="1001 registered")
                 assert monitor.book.status("1001").login == "anna"
                 await control.set_phone("1001", registered=False)
-                await until(lambda: phones and phones[-1][:2] == ("1001", False), message="1001 unregistered")
+                await until(lambda: phones and phones[-1][:2] == ("1001", False), timeout=15, message="1001 unregistered")
                 assert not monitor.book.status("1001").available
                 assert monitor.watchdog_drops == 0
 
@@ -129,7 +129,7 @@ def test_watchdog_drops_a_deaf_connection_and_the_monitor_resyncs_after_login() 
                 async with AmiMonitor(load_config(CONFIG), port=proxy.port, username=USER, secret=SECRET,
                                       on_phone=lambda *a: phones.append(a), ping_interval=0.1,
                                       ping_timeout=0.3, reconnect_timeout=0) as monitor:
-                    await asyncio.wait_for(monitor.synced.wait(), 5)
+                    await asyncio.wait_for(monitor.synced.wait(), 15)
                     assert monitor.logins == 1
                     proxy.swallow = True  # pongs (and events) stop arriving
                     await control.set_phone("1003", registered=True)  # missed while deaf
