@@ -189,3 +189,25 @@ def auth_middleware(users: Mapping[str, AriCredential], prefix: str) -> Callable
             return json_response({"message": "Invalid method"}, status=405, reason="Method Not Allowed")
 
     return middleware
+
+
+def start_playback(world: Any, target: Any, owner_app: str | None, request: web.Request, params: Params) -> web.Response:
+    """POST /channels|bridges/{id}/play[/{playbackId}]: the same parameters and answer
+    for both kinds of target."""
+    media = params.all("media")
+    if not media:
+        raise OperationError(400, "media: Required parameter missing")
+    playback_id = request.match_info.get("playback_id") or params.get("playbackId")
+    body = world.media.play(target, media, params.get("lang"), playback_id=playback_id,
+                            owner_app=owner_app, skipms=params.int("skipms", 3000) or 3000)
+    return json_response(body, status=201, headers={"Location": f"/playbacks/{body['id']}"})
+
+
+def start_recording(world: Any, target: Any, owner_app: str | None, params: Params) -> web.Response:
+    """POST /channels|bridges/{id}/record: the same parameters and answer for both."""
+    body = world.media.record(
+        target, params.get("name") or "", params.get("format") or "", owner_app=owner_app,
+        max_duration=params.int("maxDurationSeconds", 0) or 0, if_exists=params.get("ifExists") or "fail",
+        beep=params.bool("beep"), terminate_on=params.get("terminateOn") or "none",
+    )
+    return json_response(body, status=201, headers={"Location": f"/recordings/live/{body['name']}"})

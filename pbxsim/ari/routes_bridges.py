@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from pbxsim.ari.http import Params, ari_handler, json_response, no_content
+from pbxsim.ari.http import Params, ari_handler, json_response, no_content, start_playback, start_recording
 from pbxsim.ari.models import bridge_json
 from pbxsim.world.errors import OperationError
 
@@ -100,23 +100,12 @@ def add_routes(app: web.Application, ctx: AriContext, prefix: str) -> None:
     @ari_handler
     async def play(request: web.Request, params: Params) -> web.Response:
         b = bridge(request)
-        media = params.all("media")
-        if not media:
-            raise OperationError(400, "media: Required parameter missing")
-        playback_id = request.match_info.get("playback_id") or params.get("playbackId")
-        body = world.media.play(b, media, params.get("lang"), playback_id=playback_id,
-                                owner_app=owner_app(b), skipms=params.int("skipms", 3000) or 3000)
-        return json_response(body, status=201, headers={"Location": f"/playbacks/{body['id']}"})
+        return start_playback(world, b, owner_app(b), request, params)
 
     @ari_handler
     async def record(request: web.Request, params: Params) -> web.Response:
         b = bridge(request)
-        body = world.media.record(
-            b, params.get("name") or "", params.get("format") or "", owner_app=owner_app(b),
-            max_duration=params.int("maxDurationSeconds", 0) or 0, if_exists=params.get("ifExists") or "fail",
-            beep=params.bool("beep"), terminate_on=params.get("terminateOn") or "none",
-        )
-        return json_response(body, status=201, headers={"Location": f"/recordings/live/{body['name']}"})
+        return start_recording(world, b, owner_app(b), params)
 
     base = f"{prefix}/bridges"
     r.add_get(base, list_bridges)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from pbxsim.ari.http import Params, ari_handler, json_response, no_content
+from pbxsim.ari.http import Params, ari_handler, json_response, no_content, start_playback, start_recording
 from pbxsim.ari.models import channel_json
 from pbxsim.world.causes import ARI_REASONS
 from pbxsim.world.errors import OperationError
@@ -135,25 +135,14 @@ def add_routes(app: web.Application, ctx: AriContext, prefix: str) -> None:
     @ari_handler
     async def play(request: web.Request, params: Params) -> web.Response:
         ch = stasis_channel(request)
-        media = params.all("media")
-        if not media:
-            raise OperationError(400, "media: Required parameter missing")
-        playback_id = request.match_info.get("playback_id") or params.get("playbackId")
-        body = world.media.play(ch, media, params.get("lang"), playback_id=playback_id,
-                                owner_app=ch.stasis_app, skipms=params.int("skipms", 3000) or 3000)
-        return json_response(body, status=201, headers={"Location": f"/playbacks/{body['id']}"})
+        return start_playback(world, ch, ch.stasis_app, request, params)
 
     @ari_handler
     async def record(request: web.Request, params: Params) -> web.Response:
         ch = world.channel(request.match_info["channel_id"])
         if not ch.in_stasis:
             raise OperationError(409, "Channel is not in a Stasis application")
-        body = world.media.record(
-            ch, params.get("name") or "", params.get("format") or "", owner_app=ch.stasis_app,
-            max_duration=params.int("maxDurationSeconds", 0) or 0, if_exists=params.get("ifExists") or "fail",
-            beep=params.bool("beep"), terminate_on=params.get("terminateOn") or "none",
-        )
-        return json_response(body, status=201, headers={"Location": f"/recordings/live/{body['name']}"})
+        return start_recording(world, ch, ch.stasis_app, params)
 
     @ari_handler
     async def get_variable(request: web.Request, params: Params) -> web.Response:
