@@ -25,3 +25,23 @@ config_option = click.option(
     default=None,
     help="Config YAML (default: $SWITCHBOARD_CONFIG or data/switchboard.yaml).",
 )
+
+
+def server_path(value: str | None) -> Path:
+    """--server flag, then $SWITCHBOARD_SERVER, then data/server.yaml."""
+    from ari_app.config.server import DEFAULT_SERVER_SETTINGS
+
+    if value:
+        return Path(value)
+    env = os.environ.get("SWITCHBOARD_SERVER")
+    return Path(env) if env else DEFAULT_SERVER_SETTINGS
+
+
+server_option = click.option(
+    "--server",
+    "server_file",
+    metavar="FILE",
+    default=None,
+    help="Server settings YAML with the ARI/AMI credentials "
+    "(default: $SWITCHBOARD_SERVER or data/server.yaml; `switchboard init` writes it).",
+)
