@@ -205,6 +205,7 @@ trunks:
     dial_prefix: "9"
     caller_id: 74951234567
     max_channels: 5
+    endpoint: t-ep
 """
 
 

@@ -9,6 +9,7 @@ is refused with a did-you-mean, so there is one spelling to search for).
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
@@ -111,6 +112,9 @@ class OperatorConfig:
         return min((self.skills.get(s, 0) for s in queue.skills), default=1)
 
 
+_DIALLABLE = re.compile(r"\+?[0-9]+\Z")
+
+
 @dataclass(frozen=True)
 class TrunkConfig:
     """A SIP trunk to a provider: used for inbound calls, overflow and campaigns."""
@@ -121,6 +125,27 @@ class TrunkConfig:
     dial_prefix: str = ""
     caller_id: str | None = None
     max_channels: int = 0  # 0 = unlimited
+    endpoint: str = ""  # PJSIP endpoint name in pjsip.conf; "" = the trunk's name
+
+    @property
+    def pjsip_endpoint(self) -> str:
+        """The endpoint calls go out through: ``endpoint``, else the trunk's name."""
+        return self.endpoint or self.name
+
+    def dial_string(self, number: str) -> str:
+        """``PJSIP/<number>@<endpoint>`` for Dial/originate, ``dial_prefix`` applied.
+
+        Without a dial_prefix the number goes out as written, a leading '+' included
+        (E.164, what most SIP providers take). A dial_prefix replaces a leading '+'
+        (``00`` or ``810`` for a provider that wants an international access code
+        instead) and goes before a number without one. Anything but an optional '+'
+        and digits is refused: '&', '/', '@' would change what Dial rings.
+        """
+        if not _DIALLABLE.match(number):
+            raise ValueError(f"not a number to dial: {number!r} (expected '+' and digits)")
+        if self.dial_prefix:
+            number = self.dial_prefix + number.removeprefix("+")
+        return f"PJSIP/{number}@{self.pjsip_endpoint}"
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,15 @@ def _caller_id(value: Any, raw: str | None = None) -> str:
     return checks.text(value, raw)
 
 
+def _endpoint(value: Any, raw: str | None = None) -> str:
+    """A PJSIP endpoint name (a pjsip.conf section), or '' for the trunk's own name."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool) and raw is not None:
+        value = raw  # `endpoint: 0500` names the section "0500", as written
+    return checks.name(value, raw)
+
+
 def _trunks(top: Section) -> dict[str, TrunkConfig]:
     base = _model_defaults(TrunkConfig)
     trunks: dict[str, TrunkConfig] = {}
@@ -94,6 +103,7 @@ def _trunks(top: Section) -> dict[str, TrunkConfig]:
             dial_prefix=sec.get("dial_prefix", checks.digits_or_empty, base["dial_prefix"]),
             caller_id=sec.get("caller_id", _caller_id, base["caller_id"]),
             max_channels=sec.get("max_channels", checks.count, base["max_channels"]),
+            endpoint=sec.get("endpoint", _endpoint, base["endpoint"]),
         )
     return trunks
 
