@@ -1,0 +1,1 @@
+"""Setting up a Switchboard host: credentials shared by Asterisk and the server (``switchboard init``)."""
