@@ -9,6 +9,7 @@ awaiting anything, and tests can check the answers against the recordings:
   layout (``en_US_f_Allison``, ``ru_RU_f_IvrvoiceRU``) as well as a plain
   ``<root>/<lang>/`` one, and reads durations from WAV headers (or from the size of
   raw formats), cached.
+  ``sound_roots`` adds a configuration's own ``sounds/`` (Switchboard's prompts).
 * ``say_digits``, ``say_number``, ``say_characters`` name the files ``main/say.c``
   plays, English and Russian rules included (Russian thousands are feminine; the
   plural of thousand/million follows the last digits).
@@ -168,6 +169,18 @@ class SoundLibrary:
                 dirs = ()
             self._lang_dirs[key] = dirs
         return self._lang_dirs[key]
+
+
+def sound_roots(etc_directory: str | Path | None, default: Path = DEFAULT_SOUNDS_ROOT) -> tuple[Path, ...]:
+    """The sounds directories for a configuration: Asterisk's own, then the
+    configuration directory's ``sounds/`` when it has one. That is where Switchboard
+    ships its prompt set (``asterisk_etc/sounds/<lang>/switchboard/``), which a real
+    install copies into Asterisk's sounds directory; pbxsim reads it in place, so
+    those prompts play with their real durations."""
+    roots = [Path(default)]
+    if etc_directory is not None and (Path(etc_directory) / "sounds").is_dir():
+        roots.append((Path(etc_directory) / "sounds").resolve())
+    return tuple(roots)
 
 
 _NON_LANGUAGE_DIRS = frozenset({"digits", "letters", "phonetic", "silence", "dictate", "followme", "custom"})

@@ -92,7 +92,9 @@ class MediaOps:
     def __init__(self, world: World, recordings_dir: Path | None, library: media.SoundLibrary | None = None) -> None:
         self.world = world
         self.recordings_dir = Path(recordings_dir) if recordings_dir else None
-        self.library = library or media.SoundLibrary(recordings_dir=self.recordings_dir)
+        self.library = library or media.SoundLibrary(
+            media.sound_roots(getattr(world.etc, "directory", None)), recordings_dir=self.recordings_dir
+        )
         if self.library.recordings_dir is None and self.recordings_dir is not None:
             self.library.recordings_dir = self.recordings_dir
         self.music_classes = media.music_classes(getattr(world.etc, "moh", None) or {})
