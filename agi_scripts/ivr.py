@@ -12,7 +12,8 @@ and the server sends the call down the dialplan's fallback path.
 
 Variables set: ``SWITCHBOARD_LANG``, ``CHANNEL(language)``, ``SWITCHBOARD_SKILL``,
 ``SWITCHBOARD_QUEUE``, ``SWITCHBOARD_CONTACT`` and ``SWITCHBOARD_OWNER`` (empty
-when unknown) and, last, ``SWITCHBOARD_IVR=done``.
+when unknown), the same as one JSON ``SWITCHBOARD_ROUTE`` (what the Stasis
+application reads, in one request) and, last, ``SWITCHBOARD_IVR=done``.
 
 Prompts are Asterisk's stock sounds present in Debian's asterisk-core-sounds
 packages for both en_US_f_Allison and ru_RU_f_IvrvoiceRU (``hello``,
@@ -21,6 +22,7 @@ packages for both en_US_f_Allison and ru_RU_f_IvrvoiceRU (``hello``,
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -133,6 +135,9 @@ class Ivr:
         await agi.set_variable("SWITCHBOARD_QUEUE", queue)
         await agi.set_variable("SWITCHBOARD_CONTACT", info.contact_id if info else "")
         await agi.set_variable("SWITCHBOARD_OWNER", (info.owner or "") if info else "")
+        route = {"queue": queue, "lang": language, "skill": item.skill,
+                 "contact": info.contact_id if info else None, "owner": info.owner if info else None}
+        await agi.set_variable("SWITCHBOARD_ROUTE", json.dumps(route, separators=(",", ":")))
         await agi.set_variable("SWITCHBOARD_IVR", "done")
 
     async def _choose_language(self, agi: AgiSession, default: str) -> str:

@@ -133,6 +133,15 @@ class AriRest:
         await self.request("POST", f"/channels/{channel_id}/dtmf",
                            {"dtmf": dtmf, "between": between_ms, "duration": duration_ms})
 
+    async def record(self, channel_id: str, name: str, *, format: str = "wav", max_duration: int | None = None,
+                     max_silence: int | None = None, if_exists: str | None = None, beep: bool | None = None,
+                     terminate_on: str | None = None) -> LiveRecording:
+        """Record what the caller says (voicemail); ``RecordingFinished`` tells the end."""
+        params = {"name": name, "format": format, "maxDurationSeconds": max_duration,
+                  "maxSilenceSeconds": max_silence, "ifExists": if_exists, "beep": beep,
+                  "terminateOn": terminate_on}
+        return LiveRecording.from_json(await self.request("POST", f"/channels/{channel_id}/record", params))
+
     # --- bridges ---------------------------------------------------------------------------
     async def create_bridge(self, bridge_type: str = "mixing", *, bridge_id: str | None = None,
                             name: str | None = None) -> Bridge:

@@ -52,3 +52,31 @@ def fetch_events(db: Database, call_id: str) -> list[CallEvent]:
         CallEvent(id=id_, call_id=cid, ts=ts, kind=kind, data=_decode(data))
         for id_, cid, ts, kind, data in cursor
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class PastCall:
+    """One earlier call of a caller, for the operator's screen pop."""
+
+    call_id: str
+    created_at: float
+    queue: str | None
+    operator: str | None
+    outcome: str | None
+    disposition: str | None
+    notes: str | None
+
+
+def caller_history(db: Database, number: str, limit: int = 5, before: str | None = None) -> list[PastCall]:
+    """The caller's latest ended calls, newest first, each with its last disposition."""
+    if not number:
+        return []
+    cursor = db.conn.execute(
+        "SELECT c.id, c.created_at, c.queue, c.operator, c.outcome,"
+        " (SELECT code FROM dispositions d WHERE d.call_id = c.id ORDER BY d.id DESC LIMIT 1),"
+        " (SELECT notes FROM dispositions d WHERE d.call_id = c.id ORDER BY d.id DESC LIMIT 1)"
+        " FROM calls c WHERE c.caller_number = ? AND c.id IS NOT ? AND c.ended_at IS NOT NULL"
+        " ORDER BY c.created_at DESC LIMIT ?",
+        [number, before, limit],
+    )
+    return [PastCall(*row) for row in cursor]

@@ -1,0 +1,755 @@
+"""``CallController``: ARI events → engine inputs, engine decisions → ARI requests.
+
+Event handlers are quick and synchronous where they can be: they update the index,
+feed the engine and hand the resulting decisions to ``apply``, which starts one task
+per action. Actions on one call run in order under the call's lock (an offer's
+originate completes before its cancel is sent); actions on different calls run
+concurrently, so a slow request for one caller never delays another's.
+
+Engine timers (announcements, wrap-up ends, overflow, max wait, retries) are one
+``loop.call_later`` armed at ``engine.next_deadline()`` after every engine input.
+The engine's clock is wall time, so an enqueue time kept on the caller's channel
+survives a server restart (see ``recovery``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any
+
+from ari_app.ari import events as ev
+from ari_app.config.model import Config, ExitAction
+from ari_app.controller import prompts
+from ari_app.controller.actions import ANSWERED_ELSEWHERE, Actions, holding_bridge_id, new_id, caller_id
+from ari_app.controller.journal import Journal
+from ari_app.controller.model import LEG_VAR, ROUTE_VAR, STATE_VAR, Leg, LegRole, LiveCall, Phase, Route
+from ari_app.core.acd import (Announce, AutoPause, CancelOffer, Connect, Decision, Engine, EngineError, Expire,
+                              Finished, NobodyOnShift, Offer, OperatorState, OperatorStatus, Outcome, Overflow)
+
+log = logging.getLogger(__name__)
+
+Trace = Callable[[str, dict[str, Any]], None]
+Listener = Callable[[str, dict[str, Any]], None]
+
+# Q.850 causes of an operator leg that ended before it was answered.
+_REJECTED = {17, 21}  # busy, call rejected
+_FAILED = {1, 3, 20, 27, 34, 38, 41, 42, 58}  # unreachable: not the operator's fault
+
+
+def dialable(number: str) -> bool:
+    """A number a callback or an overflow can dial: digits with an optional '+'."""
+    digits = number[1:] if number.startswith("+") else number
+    return 3 <= len(digits) <= 15 and digits.isdigit()
+
+
+class CallController:
+    """Owns the live calls of one Asterisk through its ARI client."""
+
+    def __init__(self, actions: Actions, engine: Engine, config: Config, journal: Journal, *,
+                 trace: Trace | None = None) -> None:
+        self.actions = actions
+        self.engine = engine
+        self.config = config
+        self.journal = journal
+        self.trace = trace
+        self.calls: dict[str, LiveCall] = {}
+        self.legs: dict[str, Leg] = {}  # channel id -> leg, for every originated channel
+        self.playbacks: dict[str, str] = {}  # playback id -> call id
+        self.listeners: list[Listener] = []
+        self.adopted_operators: dict[str, str] = {}  # login -> call id, calls adopted after a restart
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._closed = False
+
+    # --- wiring -------------------------------------------------------------------------------
+    def register(self, client: Any) -> None:
+        """Routes on an ``AriClient``: one small handler per event."""
+        client.on("StasisStart", self.stasis_start)
+        client.on("StasisEnd", self.stasis_end)
+        client.on("ChannelDestroyed", self.channel_destroyed)
+        client.on("ChannelDtmfReceived", self.channel_dtmf_received)
+        client.on("ChannelLeftBridge", self.channel_left_bridge)
+        client.on("PlaybackFinished", self.playback_finished)
+        client.on("RecordingFinished", self.recording_finished)
+        client.on("BridgeDestroyed", self.bridge_destroyed)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("task %s failed", task.get_name(), exc_info=task.exception())
+
+    async def idle(self, timeout: float = 10.0) -> None:
+        """Wait until no action task is running (tests, shutdown)."""
+        deadline = time.monotonic() + timeout
+        while self._tasks and time.monotonic() < deadline:
+            await asyncio.wait(set(self._tasks), timeout=deadline - time.monotonic())
+
+    async def close(self) -> None:
+        """Stop timers and tasks. Calls stay up in Asterisk: a restarted server adopts them."""
+        self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _emit(self, kind: str, **data: Any) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener(kind, data)
+            except Exception:  # a console's bug must not touch calls
+                log.exception("listener %r failed on %s", listener, kind)
+
+    def _trace(self, kind: str, **data: Any) -> None:
+        if self.trace is not None:
+            self.trace(kind, data)
+
+    # --- operators (console gateway, feature codes, AMI) ----------------------------------------
+    def login(self, login: str, *, ready: bool = False) -> None:
+        self.apply(self.engine.login(login, ready=ready))
+
+    def ready(self, login: str) -> None:
+        self._trace("operator_free", login=login)
+        self.apply(self.engine.ready(login))
+
+    def pause(self, login: str, reason: str = "break") -> None:
+        self.apply(self.engine.pause(login, reason))
+
+    def logout(self, login: str) -> None:
+        self.apply(self.engine.logout(login))
+
+    def wrapup_done(self, login: str) -> None:
+        self.apply(self.engine.wrapup_over(login))
+
+    def phone_registered(self, login: str, registered: bool) -> None:
+        """AMI's view of the operator's phone (``AmiMonitor.on_operator``)."""
+        if login in self.config.operators:
+            self.apply(self.engine.phone_registered(login, registered))
+
+    def apply_config(self, config: Config) -> None:
+        """A reloaded admin config: the engine adopts it without dropping calls."""
+        self.config = config
+        self.apply(self.engine.apply_config(config))
+
+    # --- engine decisions -----------------------------------------------------------------------
+    def apply(self, decisions: Iterable[Decision]) -> None:
+        for decision in decisions:
+            try:
+                self._apply_one(decision)
+            except Exception:
+                log.exception("carrying out %r failed", decision)
+        self._arm()
+
+    def _apply_one(self, d: Decision) -> None:
+        if isinstance(d, Offer):
+            self._offer(d)
+        elif isinstance(d, CancelOffer):
+            self._cancel_offer(d)
+        elif isinstance(d, Connect):
+            self._connect(d)
+        elif isinstance(d, Announce):
+            self._announce(d)
+        elif isinstance(d, Overflow):
+            self._overflow(d)
+        elif isinstance(d, (Expire, NobodyOnShift)):
+            self._leave(d)
+        elif isinstance(d, OperatorState):
+            if d.status is OperatorStatus.READY:
+                self._trace("operator_free", login=d.operator)
+            self.journal.operator_state(d.operator, d.status.value, d.reason)
+            self._emit("operator_state", operator=d.operator, status=d.status.value, reason=d.reason)
+        elif isinstance(d, AutoPause):
+            log.info("operator %s auto-paused: %s", d.operator, d.reason)
+            self._emit("auto_pause", operator=d.operator, reason=d.reason)
+        elif isinstance(d, Finished):
+            self._finished(d)
+
+    def _arm(self) -> None:
+        if self._closed:
+            return
+        deadline = self.engine.next_deadline()
+        if deadline == self._timer_at:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_at = deadline
+        if deadline is not None:
+            delay = max(0.0, deadline - time.time())
+            self._timer = asyncio.get_running_loop().call_later(delay, self._tick)
+
+    def _tick(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        self.apply(self.engine.tick())
+
+    def _locked(self, call: LiveCall, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        """Run ``coro`` after the call's earlier actions (per-call order)."""
+        async def run() -> None:
+            async with call.lock:
+                await coro
+        self.spawn(run(), name)
+
+    # --- offers ---------------------------------------------------------------------------------
+    def _offer(self, d: Offer) -> None:
+        call = self.calls.get(d.call_id)
+        op = self.config.operators.get(d.operator)
+        if call is None or op is None:
+            log.warning("offer for unknown call %s / operator %s", d.call_id, d.operator)
+            self.spawn(self._later_not_answered(d.call_id, d.operator, failed=op is None), "offer-unknown")
+            return
+        leg = Leg(new_id("sbo"), LegRole.OFFER, call.call_id, operator=d.operator)
+        call.legs[leg.channel_id] = leg
+        self.legs[leg.channel_id] = leg
+        number = call.callback_number or call.caller_number
+        self._emit("offer", call_id=call.call_id, operator=d.operator, queue=d.queue, number=number,
+                   name=call.caller_name, waited=time.time() - call.enqueued_at, route=call.route,
+                   ring_all=d.ring_all, callback=call.phase is Phase.CALLBACK)
+        self.journal.event(call.call_id, "offer", operator=d.operator, channel=leg.channel_id,
+                           ring_timeout=d.ring_timeout)
+        self.journal.update(call.call_id, offered_at=time.time())
+        self._locked(call, self._originate_offer(call, leg, op.extension, d.ring_timeout), "originate-offer")
+
+    async def _originate_offer(self, call: LiveCall, leg: Leg, extension: str, ring_timeout: float) -> None:
+        if leg.gone:  # cancelled before we got to it
+            return
+        self._trace("originate", call_id=call.call_id, operator=leg.operator)
+        number = call.callback_number or call.caller_number
+        error = await self.actions.originate(
+            f"PJSIP/{extension}", leg.channel_id, ("offer", call.call_id, leg.operator or ""),
+            caller=caller_id(call.caller_name, number), timeout=ring_timeout,
+            variables={LEG_VAR: leg.variable()})
+        if error is None:
+            return
+        log.info("offer of %s to %s not placed: %s", call.call_id, leg.operator, error)
+        self._leg_gone(leg)
+        self.journal.event(call.call_id, "offer_failed", operator=leg.operator, status=error.status,
+                           error=error.message)
+        # 500 "Allocation failed" = the phone is not registered: not the operator's miss.
+        self.apply(self.engine.offer_not_answered(call.call_id, leg.operator or "", failed=True))
+
+    async def _later_not_answered(self, call_id: str, login: str, *, failed: bool) -> None:
+        if login in self.config.operators:
+            self.apply(self.engine.offer_not_answered(call_id, login, failed=failed))
+
+    def _cancel_offer(self, d: CancelOffer) -> None:
+        call = self.calls.get(d.call_id)
+        legs = [leg for leg in self.legs.values()
+                if leg.call_id == d.call_id and leg.role is LegRole.OFFER and leg.operator == d.operator
+                and not leg.gone and not (call is not None and call.operator_channel == leg.channel_id)]
+        for leg in legs:
+            leg.gone = True  # the engine already knows: its end is not reported again
+            self.journal.event(d.call_id, "offer_cancelled", operator=d.operator, reason=d.reason)
+            cause = ANSWERED_ELSEWHERE
+            if call is not None:
+                self._locked(call, self.actions.hangup(leg.channel_id, cause), "cancel-offer")
+            else:
+                self.spawn(self.actions.hangup(leg.channel_id, cause), "cancel-offer")
+
+    def _leg_gone(self, leg: Leg) -> None:
+        leg.gone = True
+        self.legs.pop(leg.channel_id, None)
+        call = self.calls.get(leg.call_id)
+        if call is not None:
+            call.legs.pop(leg.channel_id, None)
+
+    # --- connecting -----------------------------------------------------------------------------
+    def _connect(self, d: Connect) -> None:
+        call = self.calls.get(d.call_id)
+        if call is None:
+            return
+        leg = call.leg_for(LegRole.OFFER, d.operator)
+        if leg is None:
+            log.warning("connect %s to %s: no answered leg", d.call_id, d.operator)
+            self.apply(self.engine.call_ended(d.call_id))
+            return
+        was_callback = call.phase is Phase.CALLBACK
+        call.phase = Phase.CONNECTING
+        call.operator = d.operator
+        call.operator_channel = leg.channel_id
+        call.answered_at = time.time()
+        self.journal.update(call.call_id, operator=d.operator, answered_at=call.answered_at,
+                            wait_seconds=max(0.0, d.waited), state="connected")
+        self.journal.event(call.call_id, "answered", operator=d.operator, waited=round(d.waited, 3))
+        self._emit("connected", call_id=call.call_id, operator=d.operator, queue=d.queue)
+        self._cancel_overflow(call)
+        if was_callback:
+            self._locked(call, self._call_customer_back(call), "callback-customer")
+        else:
+            self._locked(call, self._bridge_call(call, [leg.channel_id, call.call_id]), "bridge")
+
+    async def _bridge_call(self, call: LiveCall, channels: list[str]) -> None:
+        if call.playback_id:
+            await self.actions.stop_playback(call.playback_id)
+        if call.caller_gone or call.phase is Phase.ENDED:
+            return
+        bridge = await self.actions.bridge(call.call_id, channels)
+        if bridge is None:
+            log.warning("call %s: bridging failed; ending it", call.call_id)
+            self._end_connected(call, "bridge failed")
+            return
+        call.bridge_id = bridge
+        self.actions.left_holding(holding_bridge_id(call.queue), call.call_id)
+        call.in_holding = False
+        if call.phase is Phase.CONNECTING:
+            call.phase = Phase.CONNECTED
+        self.journal.event(call.call_id, "bridged", bridge=bridge)
+        queue = self.config.queues.get(call.queue)
+        if queue is not None and queue.recording:
+            name = f"switchboard-{call.call_id}"
+            if await self.actions.record_bridge(bridge, name):
+                call.recording = name
+                self.journal.update(call.call_id, recording=name)
+                self.journal.event(call.call_id, "recording_started", name=name)
+
+    async def _call_customer_back(self, call: LiveCall) -> None:
+        """Callback: the operator answered first; now dial the customer through the trunk."""
+        number = call.callback_number or call.caller_number
+        trunk = self._trunk(None)
+        bridge = await self.actions.bridge(call.call_id, [call.operator_channel or ""])
+        if bridge is None or trunk is None:
+            self._end_connected(call, "no trunk" if trunk is None else "bridge failed")
+            return
+        call.bridge_id = bridge
+        leg = Leg(new_id("sbc"), LegRole.CUSTOMER, call.call_id, number=number)
+        call.legs[leg.channel_id] = leg
+        self.legs[leg.channel_id] = leg
+        self.journal.event(call.call_id, "callback_dial", number=number)
+        queue = self.config.queues.get(call.queue)
+        error = await self.actions.originate(
+            trunk.dial_string(number), leg.channel_id, ("customer", call.call_id),
+            caller=caller_id("", trunk.caller_id or ""), timeout=(queue.ring_timeout if queue else 15) * 3,
+            variables={LEG_VAR: leg.variable()})
+        if error is not None:
+            self._leg_gone(leg)
+            self.journal.event(call.call_id, "callback_failed", error=error.message)
+            self._end_connected(call, "callback failed", outcome="callback_failed")
+
+    # --- announcements --------------------------------------------------------------------------
+    def _announce(self, d: Announce) -> None:
+        call = self.calls.get(d.call_id)
+        if call is None or call.phase is not Phase.WAITING or call.playback_id or call.caller_gone:
+            return
+        media = prompts.position_announcement(d.position, d.ewt, call.language)
+        if dialable(call.caller_number):
+            media = media + prompts.callback_offer(call.language)
+        self.journal.event(call.call_id, "announce", position=d.position,
+                           ewt=None if d.ewt is None else round(d.ewt, 1))
+        self._locked(call, self._play(call, media), "announce")
+
+    async def _play(self, call: LiveCall, media: tuple[str, ...], then: str | None = None) -> None:
+        if call.caller_gone:
+            return
+        playback = await self.actions.play(call.call_id, media, call.language)
+        if playback is None:
+            if then is not None:
+                await self._after_playback(call, then)
+            return
+        call.playback_id = playback
+        self.playbacks[playback] = call.call_id
+        if then is not None:
+            call.announcement_pending = (then,)
+
+    # --- overflow, leaving the queue ------------------------------------------------------------
+    def _trunk(self, name: str | None) -> Any:
+        trunks = self.config.trunks
+        if name and name in trunks:
+            return trunks[name]
+        return next(iter(trunks.values()), None)
+
+    def _overflow(self, d: Overflow) -> None:
+        call = self.calls.get(d.call_id)
+        trunk = self._trunk(d.trunk)
+        if call is None or trunk is None or call.phase is not Phase.WAITING:
+            return
+        for number in d.numbers:
+            leg = Leg(new_id("sbx"), LegRole.OVERFLOW, call.call_id, number=number)
+            call.legs[leg.channel_id] = leg
+            self.legs[leg.channel_id] = leg
+            self.journal.event(call.call_id, "overflow_dial", number=number)
+            self._locked(call, self._originate_external(call, leg, trunk), "overflow")
+
+    async def _originate_external(self, call: LiveCall, leg: Leg, trunk: Any) -> None:
+        if leg.gone:
+            return
+        error = await self.actions.originate(
+            trunk.dial_string(leg.number or ""), leg.channel_id, (leg.role.value, call.call_id),
+            caller=caller_id(call.caller_name, call.caller_number), timeout=120,
+            variables={LEG_VAR: leg.variable()})
+        if error is not None:
+            self._leg_gone(leg)
+            self.journal.event(call.call_id, f"{leg.role.value}_failed", number=leg.number, error=error.message)
+            if leg.role is LegRole.TRANSFER:
+                self._locked(call, self._play(call, prompts.max_wait_apology(call.language), then="hangup"),
+                             "transfer-failed")
+
+    def _cancel_overflow(self, call: LiveCall) -> None:
+        for leg in list(call.legs.values()):
+            if leg.role in (LegRole.OVERFLOW, LegRole.TRANSFER) and not leg.answered and not leg.gone:
+                leg.gone = True
+                self.spawn(self.actions.hangup(leg.channel_id, ANSWERED_ELSEWHERE), "cancel-overflow")
+
+    def _leave(self, d: Expire | NobodyOnShift) -> None:
+        call = self.calls.get(d.call_id)
+        if call is None or call.caller_gone:
+            return
+        expired = isinstance(d, Expire)
+        prior = call.phase
+        call.phase = Phase.LEAVING
+        self._cancel_overflow(call)
+        self.journal.event(call.call_id, "max_wait" if expired else "nobody_on_shift", action=d.action.value)
+        lang = call.language
+        if prior is Phase.CALLBACK:  # the caller is not on the line: the request stays on record
+            self.journal.update(call.call_id, state="callback_expired", ended_at=time.time())
+            self._hangup_all(call)
+            call.phase = Phase.ENDED
+            self._drop(call)
+            return
+        if d.action is ExitAction.TRANSFER and isinstance(d, Expire) and d.number and self._trunk(None):
+            leg = Leg(new_id("sbt"), LegRole.TRANSFER, call.call_id, number=d.number)
+            call.legs[leg.channel_id] = leg
+            self.legs[leg.channel_id] = leg
+            self._locked(call, self._play(call, prompts.transferring(lang)), "transfer-prompt")
+            self._locked(call, self._originate_external(call, leg, self._trunk(None)), "transfer")
+        elif d.action is ExitAction.VOICEMAIL:
+            self._locked(call, self._play(call, prompts.voicemail_intro(lang), then="voicemail"), "voicemail")
+        elif d.action is ExitAction.CALLBACK and dialable(call.caller_number):
+            self.journal.update(call.call_id, state="callback_requested")
+            self.journal.event(call.call_id, "callback_requested", number=call.caller_number)
+            self._locked(call, self._play(call, prompts.callback_confirm(call.caller_number, lang),
+                                          then="hangup"), "callback-confirm")
+        else:
+            apology = prompts.max_wait_apology(lang) if expired else prompts.nobody_on_shift(lang)
+            self._locked(call, self._play(call, apology, then="hangup"), "apology")
+
+    async def _after_playback(self, call: LiveCall, then: str) -> None:
+        if call.caller_gone:
+            return
+        if then == "hangup":
+            await self.actions.hangup(call.call_id)
+        elif then == "voicemail":
+            name = f"voicemail-{call.call_id}"
+            if await self.actions.record_voicemail(call.call_id, name):
+                call.recording = name
+                self.journal.update(call.call_id, recording=name)
+                self.journal.event(call.call_id, "voicemail_started", name=name)
+            else:
+                await self.actions.hangup(call.call_id)
+
+    # --- callback on request (DTMF 1) -----------------------------------------------------------
+    def _request_callback(self, call: LiveCall) -> None:
+        call.phase = Phase.CALLBACK
+        call.callback_number = call.caller_number
+        self.journal.update(call.call_id, state="callback")
+        self.journal.event(call.call_id, "callback_requested", number=call.caller_number, keeps_place=True)
+        self._emit("callback", call_id=call.call_id, number=call.caller_number)
+        playing = call.playback_id
+
+        async def confirm() -> None:
+            if playing:
+                await self.actions.stop_playback(playing)
+            await self._play(call, prompts.callback_confirm(call.caller_number, call.language), then="hangup")
+        self._locked(call, confirm(), "callback-confirm")
+
+    # --- endings --------------------------------------------------------------------------------
+    def _finished(self, d: Finished) -> None:
+        call = self.calls.get(d.call_id)
+        now = time.time()
+        columns: dict[str, Any] = {"outcome": d.outcome.value}
+        if d.outcome is not Outcome.COMPLETED and d.outcome is not Outcome.OVERFLOWED:
+            columns["wait_seconds"] = max(0.0, now - call.enqueued_at) if call else None
+        if call is not None and call.caller_gone:
+            columns["ended_at"] = now
+        self.journal.update(d.call_id, **{k: v for k, v in columns.items() if v is not None})
+        self.journal.event(d.call_id, "finished", outcome=d.outcome.value)
+        self._emit("finished", call_id=d.call_id, queue=d.queue, outcome=d.outcome.value)
+        if call is not None and call.phase in (Phase.SETUP, Phase.WAITING, Phase.CALLBACK) \
+                and d.outcome is Outcome.ABANDONED:
+            self._drop(call)
+
+    def _caller_left(self, call: LiveCall) -> None:
+        """The caller's channel left Stasis (hung up, or we hung it up)."""
+        call.caller_gone = True
+        self.actions.left_holding(holding_bridge_id(call.queue), call.call_id)
+        phase = call.phase
+        if phase is Phase.SETUP:
+            return  # the setup task sees caller_gone and abandons
+        if phase is Phase.CALLBACK:
+            return  # we hung up after confirming: the call keeps its place
+        self.journal.event(call.call_id, "caller_hangup", phase=phase.value)
+        if phase is Phase.WAITING:
+            self.apply(self.engine.abandon(call.call_id))
+            self._cancel_overflow(call)
+            self._drop(call)
+        elif phase in (Phase.CONNECTING, Phase.CONNECTED):
+            self._end_connected(call, "caller hung up")
+        else:
+            self._end_leaving(call)
+
+    def _end_connected(self, call: LiveCall, why: str, outcome: str | None = None) -> None:
+        """Either side of a connected call hung up: end the rest, operator into wrap-up."""
+        if call.phase is Phase.ENDED:
+            return
+        call.phase = Phase.ENDED
+        now = time.time()
+        talk = max(0.0, now - call.answered_at) if call.answered_at else 0.0
+        columns: dict[str, Any] = {"ended_at": now, "talk_seconds": talk, "state": "ended"}
+        if outcome:
+            columns["outcome"] = outcome
+        self.journal.update(call.call_id, **columns)
+        self.journal.event(call.call_id, "ended", why=why, talk=round(talk, 3))
+        if call.operator is not None and self.adopted_operators.get(call.operator) == call.call_id:
+            self.adopted_operators.pop(call.operator, None)
+            self.apply(self.engine.ready(call.operator))
+        elif call.operator is not None:
+            self.apply(self.engine.call_ended(call.call_id))
+        else:  # overflowed or transferred: the engine is done with it
+            pass
+        self._hangup_all(call)
+        self._drop(call)
+
+    def _end_leaving(self, call: LiveCall) -> None:
+        call.phase = Phase.ENDED
+        self.journal.update(call.call_id, ended_at=time.time(), state="ended")
+        self._hangup_all(call)
+        self._drop(call)
+
+    def _hangup_all(self, call: LiveCall) -> None:
+        channels = [leg.channel_id for leg in call.legs.values() if not leg.gone]
+        if not call.caller_gone:
+            channels.append(call.call_id)
+        for leg in call.legs.values():
+            leg.gone = True
+        bridge = call.bridge_id
+
+        async def clean() -> None:
+            await asyncio.gather(*(self.actions.hangup(ch) for ch in channels))
+            if bridge:
+                await self.actions.destroy_bridge(bridge)
+        self.spawn(clean(), "hang-up-all")
+
+    def _drop(self, call: LiveCall) -> None:
+        """Forget a call: nothing of it may remain (no stray leg, bridge, or busy operator)."""
+        if call.phase is not Phase.CALLBACK:
+            call.phase = Phase.ENDED
+        if call.phase is Phase.ENDED:
+            self.calls.pop(call.call_id, None)
+            for leg_id in list(call.legs):
+                self.legs.pop(leg_id, None)
+            if call.playback_id:
+                self.playbacks.pop(call.playback_id, None)
+
+    # --- ARI event handlers ---------------------------------------------------------------------
+    async def stasis_start(self, event: ev.StasisStart) -> None:
+        args = event.args
+        kind = args[0] if args else ""
+        channel = event.channel
+        if kind == "inbound":
+            if channel.id in self.calls:
+                return  # re-entered after a fallback: already ours
+            self.spawn(self._inbound(channel, fallback="fallback" in args[1:]), f"inbound-{channel.id}")
+        elif kind == "offer" and len(args) >= 3:
+            self._offer_answered(channel.id, args[1], args[2])
+        elif kind in ("overflow", "transfer", "customer") and len(args) >= 2:
+            self._external_answered(channel.id, args[1])
+        elif kind == "operator":
+            self.spawn(self._feature_code(channel, args[1] if len(args) > 1 else ""), "feature-code")
+        else:
+            log.warning("StasisStart with unknown args %r on %s: sending it back to the dialplan", args, channel.id)
+            self.spawn(self.actions.quiet("continue", self.actions.ari.continue_in_dialplan(channel.id)),
+                       "continue")
+
+    async def _inbound(self, channel: Any, fallback: bool) -> None:
+        number = "".join(ch for ch in channel.caller.number if ch.isprintable())[:64]
+        name = "".join(ch for ch in channel.caller.name if ch.isprintable())[:80]
+        route_text = await self.actions.route_variable(channel.id, ROUTE_VAR)
+        route = Route.parse(route_text)
+        queue_name = route.queue if route.queue in self.config.queues else self._default_queue(route.language)
+        queue = self.config.queues[queue_name]
+        language = route.language or queue.language or self.config.defaults.language
+        call = LiveCall(channel.id, number, name, queue_name, language, route)
+        self.calls[call.call_id] = call
+        async with call.lock:
+            if channel.state != "Up":
+                await self.actions.answer(channel.id)
+            self.journal.call_started(call)
+            self.journal.event(call.call_id, "stasis_start", queue=queue_name, fallback=fallback,
+                               route=route_text or None)
+            held = await self.actions.hold(queue_name, channel.id, queue.music_class)
+            call.in_holding = held
+            if call.caller_gone:
+                self.journal.event(call.call_id, "caller_hangup", phase="setup")
+                self.journal.update(call.call_id, outcome=Outcome.ABANDONED.value, ended_at=time.time(),
+                                    state="ended")
+                call.phase = Phase.ENDED
+                self._drop(call)
+                return
+            self._enqueue(call)
+        if call.phase is Phase.WAITING:
+            await self.actions.set_variable(call.call_id, STATE_VAR, call.state_variable())
+
+    def _enqueue(self, call: LiveCall, enqueued_at: float | None = None) -> None:
+        call.enqueued_at = time.time() if enqueued_at is None else enqueued_at
+        owner = call.route.owner if call.route.owner in self.config.operators else None
+        try:
+            decisions = self.engine.enqueue(call.call_id, call.queue, sticky=owner, enqueued_at=enqueued_at)
+        except EngineError as exc:
+            log.warning("call %s not queued: %s", call.call_id, exc)
+            decisions = [NobodyOnShift(call.call_id, call.queue, ExitAction.HANGUP)]
+        if call.phase is Phase.SETUP:
+            call.phase = Phase.WAITING
+        self.journal.update(call.call_id, enqueued_at=call.enqueued_at, state=call.phase.value)
+        self.journal.event(call.call_id, "enqueued", queue=call.queue, sticky=owner)
+        self._trace("enqueued", call_id=call.call_id)
+        self.apply(decisions)
+
+    def _default_queue(self, language: str | None) -> str:
+        """Where a caller goes when the IVR did not say (it failed): the first queue in
+        the caller's language, else the first queue."""
+        queues = list(self.config.queues.values())
+        for q in queues:
+            if language and q.language == language:
+                return q.name
+        return queues[0].name
+
+    def _offer_answered(self, channel_id: str, call_id: str, login: str) -> None:
+        leg = self.legs.get(channel_id)
+        if leg is None or leg.gone or login not in self.config.operators:
+            self.spawn(self.actions.hangup(channel_id, ANSWERED_ELSEWHERE), "stray-offer")
+            return
+        leg.answered = True
+        self.journal.event(call_id, "operator_answered", operator=login, channel=channel_id)
+        self.apply(self.engine.offer_answered(call_id, login))
+
+    def _external_answered(self, channel_id: str, call_id: str) -> None:
+        leg = self.legs.get(channel_id)
+        call = self.calls.get(call_id)
+        if leg is None or leg.gone or call is None or call.caller_gone and leg.role is not LegRole.CUSTOMER:
+            self.spawn(self.actions.hangup(channel_id), "stray-leg")
+            return
+        leg.answered = True
+        self.journal.event(call_id, f"{leg.role.value}_answered", number=leg.number)
+        if leg.role is LegRole.CUSTOMER:
+            call.phase = Phase.CONNECTED
+            call.answered_at = time.time()
+            self.journal.update(call_id, answered_at=call.answered_at, state="connected")
+            self._locked(call, self.actions.add_to_bridge(call.bridge_id or "", channel_id), "callback-bridge")
+            return
+        if leg.role is LegRole.OVERFLOW:
+            if call.phase is not Phase.WAITING:
+                leg.gone = True
+                self.spawn(self.actions.hangup(channel_id, ANSWERED_ELSEWHERE), "late-overflow")
+                return
+            self.apply(self.engine.overflow_answered(call_id))
+        call.phase = Phase.CONNECTING
+        call.answered_at = time.time()
+        self.journal.update(call_id, answered_at=call.answered_at, state="connected",
+                            wait_seconds=max(0.0, call.answered_at - call.enqueued_at))
+        self._cancel_overflow(call)
+        self._locked(call, self._bridge_call(call, [channel_id, call.call_id]), "bridge-external")
+
+    async def stasis_end(self, event: ev.StasisEnd) -> None:
+        channel_id = event.channel.id
+        call = self.calls.get(channel_id)
+        if call is not None:
+            self._caller_left(call)
+            return
+        leg = self.legs.get(channel_id)
+        if leg is not None:
+            self._leg_ended(leg, cause=None)
+
+    async def channel_destroyed(self, event: ev.ChannelDestroyed) -> None:
+        leg = self.legs.get(event.channel.id)
+        if leg is not None:
+            self._leg_ended(leg, cause=event.cause)
+
+    def _leg_ended(self, leg: Leg, cause: int | None) -> None:
+        """An originated channel is gone: an answered leg hung up (StasisEnd), or an
+        unanswered one stopped ringing (ChannelDestroyed with the reason)."""
+        was_gone = leg.gone
+        self._leg_gone(leg)
+        call = self.calls.get(leg.call_id)
+        if leg.answered:
+            if call is not None and not was_gone and call.phase in (Phase.CONNECTING, Phase.CONNECTED):
+                if leg.role is LegRole.OFFER and call.operator_channel != leg.channel_id:
+                    return
+                self._end_connected(call, f"{leg.role.value} hung up")
+            return
+        if was_gone:
+            return  # we cancelled it; the engine already knows
+        if leg.role is LegRole.OFFER:
+            rejected = cause in _REJECTED
+            failed = cause in _FAILED
+            self.journal.event(leg.call_id, "offer_not_answered", operator=leg.operator, cause=cause)
+            self.apply(self.engine.offer_not_answered(leg.call_id, leg.operator or "", rejected=rejected,
+                                                      failed=failed))
+        elif leg.role is LegRole.CUSTOMER and call is not None:
+            self.journal.event(call.call_id, "callback_not_answered", cause=cause)
+            self._end_connected(call, "customer did not answer", outcome="callback_failed")
+        elif leg.role is LegRole.TRANSFER and call is not None and not call.caller_gone:
+            self.journal.event(call.call_id, "transfer_not_answered", cause=cause)
+            self._locked(call, self._play(call, prompts.max_wait_apology(call.language), then="hangup"),
+                         "transfer-failed")
+
+    async def channel_dtmf_received(self, event: ev.ChannelDtmfReceived) -> None:
+        call = self.calls.get(event.channel.id)
+        if call is None or call.phase is not Phase.WAITING or call.caller_gone:
+            return
+        if event.digit == "1" and dialable(call.caller_number):
+            self._request_callback(call)
+
+    async def channel_left_bridge(self, event: ev.ChannelLeftBridge) -> None:
+        self.actions.left_holding(event.bridge.id, event.channel.id)
+
+    async def bridge_destroyed(self, event: ev.BridgeDestroyed) -> None:
+        self.actions.forget_bridge(event.bridge.id)
+
+    async def playback_finished(self, event: ev.PlaybackFinished) -> None:
+        call_id = self.playbacks.pop(event.playback.id, None)
+        call = self.calls.get(call_id or "")
+        if call is None or call.playback_id != event.playback.id:
+            return
+        call.playback_id = None
+        pending, call.announcement_pending = call.announcement_pending, None
+        if pending:
+            self._locked(call, self._after_playback(call, pending[0]), "after-playback")
+
+    async def recording_finished(self, event: ev.RecordingFinished) -> None:
+        name = event.recording.name
+        if name.startswith("voicemail-"):
+            call = self.calls.get(name[len("voicemail-"):])
+            if call is not None and not call.caller_gone:
+                self.journal.event(call.call_id, "voicemail_saved", name=name,
+                                   duration=event.recording.raw.get("duration"))
+                self.spawn(self.actions.hangup(call.call_id), "voicemail-done")
+
+    # --- feature codes from operator phones -----------------------------------------------------
+    FEATURES = {"*1": "ready", "*2": "pause", "*0": "logout"}
+
+    async def _feature_code(self, channel: Any, dialled: str) -> None:
+        """``*1`` ready (logs in), ``*2`` pause, ``*0`` log out, from the operator's own phone."""
+        extension = channel.name.split("/", 1)[-1].rsplit("-", 1)[0] if "/" in channel.name else ""
+        login = next((op.login for op in self.config.operators.values() if op.extension == extension), None)
+        action = self.FEATURES.get(dialled)
+        ok = login is not None and action is not None
+        if ok:
+            if action == "ready":
+                self.login(login, ready=True)
+                self.ready(login)
+            elif action == "pause":
+                self.pause(login, "phone")
+            else:
+                self.logout(login)
+        await self.actions.answer(channel.id)
+        await self.actions.play(channel.id, ("sound:beep",) if ok else ("sound:beeperr",), "en")
+        await asyncio.sleep(0.5)
+        await self.actions.hangup(channel.id)

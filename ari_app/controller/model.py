@@ -1,0 +1,139 @@
+"""What the controller knows about one live call, as plain data.
+
+A call is identified by its caller's channel id (Asterisk's unique id of the trunk
+leg). Every channel the controller creates for it (operator offers, overflow legs,
+the customer leg of a callback) carries the call id in its Stasis arguments and in
+the ``SWITCHBOARD_LEG`` variable, so events and a restart find the call again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+ROUTE_VAR = "SWITCHBOARD_ROUTE"  # set by the IVR: JSON {queue, lang, skill, contact, owner}
+STATE_VAR = "SWITCHBOARD_STATE"  # set by the controller on the caller: JSON, for restarts
+LEG_VAR = "SWITCHBOARD_LEG"  # set on originated legs: JSON {call, role, operator|number}
+
+
+class Phase(str, enum.Enum):
+    """Where a call is, from the controller's side."""
+
+    SETUP = "setup"  # in Stasis, not yet in the engine
+    WAITING = "waiting"  # in the queue's holding bridge
+    CALLBACK = "callback"  # caller hung up after asking for a callback; keeps its place
+    CONNECTING = "connecting"  # an operator answered; bridging
+    CONNECTED = "connected"  # talking
+    LEAVING = "leaving"  # apology/voicemail/transfer: out of the queue, still on the line
+    ENDED = "ended"
+
+
+class LegRole(str, enum.Enum):
+    OFFER = "offer"  # an operator's phone, ringing for a call
+    OVERFLOW = "overflow"  # a backup number through the trunk
+    CUSTOMER = "customer"  # the customer leg of a callback
+    TRANSFER = "transfer"  # max-wait transfer target
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where the IVR sent the caller. Missing when the IVR failed (fallback path)."""
+
+    queue: str | None = None
+    language: str | None = None
+    skill: str | None = None
+    contact: str | None = None
+    owner: str | None = None
+
+    @classmethod
+    def parse(cls, text: str | None) -> Route:
+        """Lenient: a broken or foreign value yields an empty route, never an exception."""
+        if not text:
+            return cls()
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return cls()
+        if not isinstance(data, Mapping):
+            return cls()
+
+        def get(key: str) -> str | None:
+            value = data.get(key)
+            return str(value) if isinstance(value, (str, int)) and str(value) else None
+
+        return cls(get("queue"), get("lang"), get("skill"), get("contact"), get("owner"))
+
+    def dump(self) -> str:
+        return json.dumps({"queue": self.queue, "lang": self.language, "skill": self.skill,
+                           "contact": self.contact, "owner": self.owner}, separators=(",", ":"))
+
+
+@dataclass
+class Leg:
+    """A channel the controller originated for a call."""
+
+    channel_id: str
+    role: LegRole
+    call_id: str
+    operator: str | None = None
+    number: str | None = None
+    answered: bool = False
+    gone: bool = False
+
+    def variable(self) -> str:
+        return json.dumps({"call": self.call_id, "role": self.role.value, "operator": self.operator,
+                           "number": self.number}, separators=(",", ":"))
+
+    @staticmethod
+    def parse(text: str | None) -> dict[str, Any] | None:
+        try:
+            data = json.loads(text or "")
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) and isinstance(data.get("call"), str) else None
+
+
+@dataclass
+class LiveCall:
+    """One inbound (or callback) call while the server handles it."""
+
+    call_id: str
+    caller_number: str
+    caller_name: str
+    queue: str
+    language: str
+    route: Route
+    enqueued_at: float = 0.0
+    phase: Phase = Phase.SETUP
+    legs: dict[str, Leg] = field(default_factory=dict)  # channel id -> leg
+    operator: str | None = None
+    operator_channel: str | None = None
+    bridge_id: str | None = None  # the mixing bridge once connected
+    in_holding: bool = False
+    recording: str | None = None
+    playback_id: str | None = None
+    announcement_pending: tuple[str, ...] | None = None
+    callback_number: str | None = None
+    answered_at: float | None = None
+    caller_gone: bool = False
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+
+    def offer_legs(self) -> list[Leg]:
+        return [leg for leg in self.legs.values() if leg.role is LegRole.OFFER and not leg.gone]
+
+    def leg_for(self, role: LegRole, operator: str | None = None) -> Leg | None:
+        for leg in self.legs.values():
+            if leg.role is role and not leg.gone and (operator is None or leg.operator == operator):
+                return leg
+        return None
+
+    def state_variable(self) -> str:
+        """Small JSON kept on the caller's channel so a restarted server re-adopts it."""
+        return json.dumps({"call": self.call_id, "queue": self.queue, "lang": self.language,
+                           "enqueued_at": round(self.enqueued_at, 3), "owner": self.route.owner,
+                           "contact": self.route.contact, "skill": self.route.skill},
+                          separators=(",", ":"))

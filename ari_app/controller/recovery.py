@@ -1,0 +1,205 @@
+"""Rebuild live state from Asterisk and the store: on start-up and on every reconnect.
+
+Asterisk holds what it can (STYLE.md): callers keep ``SWITCHBOARD_STATE`` (queue,
+enqueue time, route) on their channel, originated legs keep ``SWITCHBOARD_LEG``,
+bridges have deterministic ids. So one hook, run on every (re)connect of the event
+stream before that connection's events, does it all:
+
+1. Calls we know whose channels vanished while we were away end as if their
+   hang-up had been seen (a lost StasisEnd must not leave a busy operator).
+2. Channels in our application we do not know are adopted: a caller talking in its
+   call bridge becomes a connected call (its operator is held off new calls until it
+   ends); a waiting caller re-enters the engine with its original enqueue time, so it
+   keeps its place; a caller without state (its StasisStart was missed) is handled as
+   new; operator legs still ringing are hung up (the call is offered again at once).
+3. On the first connect only: operators get back the state the store last logged,
+   callbacks keep their place, and calls the store thinks live but Asterisk no longer
+   has are closed in the store (nothing stays "waiting" forever).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from ari_app.controller.actions import CALL_BRIDGE_PREFIX, HOLDING_PREFIX, NORMAL_CLEARING, ANSWERED_ELSEWHERE
+from ari_app.controller.controller import CallController
+from ari_app.controller.model import LEG_VAR, STATE_VAR, Leg, LegRole, LiveCall, Phase, Route
+from ari_app.core.acd import OperatorStatus
+
+log = logging.getLogger(__name__)
+
+_RESTORE = {"ready": True, "wrapup": True, "on_call": True, "ringing": True, "paused": False}
+
+
+class Recovery:
+    """The on-connect hook of the ARI client for one controller."""
+
+    def __init__(self, controller: CallController, app: str) -> None:
+        self.controller = controller
+        self.app = app
+        self.connects = 0
+
+    async def __call__(self, *_: Any) -> None:
+        self.connects += 1
+        first = self.connects == 1
+        c = self.controller
+        snap = await c.actions.snapshot()
+        if snap is None:
+            return
+        channels, bridges = snap
+        present = {ch.id: ch for ch in channels}
+        if first:
+            await self._restore_operators()
+        self._forget_vanished(present)
+        in_bridge: dict[str, str] = {}
+        for bridge in bridges:
+            for channel_id in bridge.channels:
+                in_bridge[channel_id] = bridge.id
+            if bridge.id.startswith(HOLDING_PREFIX):
+                c.actions.adopt_holding(bridge.id, bridge.channels)
+        legs: dict[str, dict[str, Any]] = {}
+        callers: list[tuple[Any, dict[str, Any] | None]] = []
+        for ch in channels:
+            if ch.id in c.calls or ch.id in c.legs:
+                continue
+            leg_text = await c.actions.route_variable(ch.id, LEG_VAR)
+            leg = Leg.parse(leg_text)
+            if leg is not None:
+                legs[ch.id] = leg
+                continue
+            if ch.dialplan.app_name != "Stasis" or not ch.dialplan.app_data.split(",")[0] == self.app:
+                continue
+            raw = await c.actions.route_variable(ch.id, STATE_VAR)
+            callers.append((ch, _json(raw)))
+        adopted = 0
+        for ch, state in sorted(callers, key=lambda item: (item[1] or {}).get("enqueued_at", 0.0)):
+            if state is None or state.get("queue") not in c.config.queues:
+                c.spawn(c._inbound(ch, fallback=False), f"inbound-{ch.id}")  # StasisStart missed
+                continue
+            self._adopt_caller(ch, state, in_bridge.get(ch.id), legs, present)
+            adopted += 1
+        for channel_id, leg in legs.items():  # legs no adopted call claimed: stop them
+            if channel_id not in c.legs:
+                c.spawn(c.actions.hangup(channel_id, ANSWERED_ELSEWHERE), "stray-leg")
+        if first:
+            await self._restore_callbacks()
+            await self._close_lost_calls(set(present))
+        log.info("resync #%d: %d channels, %d bridges, %d calls adopted", self.connects, len(channels),
+                 len(bridges), adopted)
+
+    # --- pieces ---------------------------------------------------------------------------------
+    def _forget_vanished(self, present: dict[str, Any]) -> None:
+        c = self.controller
+        for call in list(c.calls.values()):
+            if call.phase is not Phase.CALLBACK and not call.caller_gone and call.call_id not in present:
+                c._caller_left(call)
+        for leg in list(c.legs.values()):
+            if leg.channel_id not in present:
+                c._leg_ended(leg, cause=None)
+
+    def _adopt_caller(self, ch: Any, state: dict[str, Any], bridge_id: str | None,
+                      legs: dict[str, dict[str, Any]], present: dict[str, Any]) -> None:
+        c = self.controller
+        route = Route(state.get("queue"), state.get("lang"), state.get("skill"), state.get("contact"),
+                      state.get("owner"))
+        queue = str(state["queue"])
+        call = LiveCall(ch.id, ch.caller.number, ch.caller.name, queue, str(state.get("lang") or "en"), route)
+        c.calls[call.call_id] = call
+        enqueued_at = float(state.get("enqueued_at") or time.time())
+        call.enqueued_at = enqueued_at
+        if bridge_id and bridge_id.startswith(CALL_BRIDGE_PREFIX):
+            partner = next(((cid, leg) for cid, leg in legs.items() if leg.get("call") == ch.id
+                            and leg.get("role") in ("offer", "overflow", "transfer")), None)
+            if partner is None:  # alone in its call bridge: its other side is gone
+                c.spawn(c.actions.hangup(ch.id, NORMAL_CLEARING), "orphan-caller")
+                return
+            channel_id, data = partner
+            leg = Leg(channel_id, LegRole(data["role"]), call.call_id, operator=data.get("operator"),
+                      number=data.get("number"), answered=True)
+            call.legs[channel_id] = leg
+            c.legs[channel_id] = leg
+            call.phase = Phase.CONNECTED
+            call.bridge_id = bridge_id
+            call.answered_at = time.time()
+            if leg.role is LegRole.OFFER and leg.operator in c.config.operators:
+                call.operator = leg.operator
+                call.operator_channel = channel_id
+                c.adopted_operators[leg.operator] = call.call_id
+                status = c.engine.operator_status(leg.operator)
+                if status is OperatorStatus.LOGGED_OUT:
+                    c.login(leg.operator)
+                else:
+                    c.pause(leg.operator, "on a call")
+            c.journal.event(call.call_id, "adopted", phase="connected", operator=call.operator)
+            return
+        call.in_holding = bool(bridge_id and bridge_id.startswith(HOLDING_PREFIX))
+        c.journal.event(call.call_id, "adopted", phase="waiting", waited=round(time.time() - enqueued_at, 3))
+        c._enqueue(call, enqueued_at=enqueued_at)
+        if not call.in_holding and call.phase is Phase.WAITING:
+            q = c.config.queues[queue]
+            c.spawn(c.actions.hold(queue, ch.id, q.music_class), "re-hold")
+
+    async def _restore_operators(self) -> None:
+        c = self.controller
+        try:
+            states = await c.journal.last_operator_states()
+        except Exception:
+            log.exception("cannot read operator states from the store")
+            return
+        for login, (state, reason) in states.items():
+            if login not in c.config.operators or state not in _RESTORE:
+                continue
+            if c.engine.operator_status(login) is not OperatorStatus.LOGGED_OUT:
+                continue
+            c.login(login, ready=_RESTORE[state])
+            if not _RESTORE[state] and reason:
+                c.pause(login, reason)
+
+    async def _restore_callbacks(self) -> None:
+        c = self.controller
+        try:
+            rows = await c.journal.waiting_callbacks()
+        except Exception:
+            log.exception("cannot read callbacks from the store")
+            return
+        for row in sorted(rows, key=lambda r: r.get("enqueued_at") or 0.0):
+            if row["id"] in c.calls or row.get("queue") not in c.config.queues:
+                continue
+            call = LiveCall(row["id"], row.get("caller_number") or "", row.get("caller_name") or "",
+                            row["queue"], c.config.queues[row["queue"]].language, Route(queue=row["queue"]))
+            call.phase = Phase.CALLBACK
+            call.caller_gone = True
+            call.callback_number = call.caller_number
+            c.calls[call.call_id] = call
+            c._enqueue(call, enqueued_at=float(row.get("enqueued_at") or time.time()))
+
+    async def _close_lost_calls(self, present: set[str]) -> None:
+        """Calls the store has as live whose channels Asterisk no longer has."""
+        c = self.controller
+
+        def query(db: Any) -> list[dict[str, Any]]:
+            return list(db.query("SELECT id, state FROM calls WHERE ended_at IS NULL"
+                                 " AND state NOT IN ('callback', 'callback_requested')"))
+        try:
+            rows = await c.journal.store.read(query)
+        except Exception:
+            log.exception("cannot read live calls from the store")
+            return
+        now = time.time()
+        for row in rows:
+            if row["id"] in present or row["id"] in c.calls:
+                continue
+            outcome = "completed" if row["state"] == "connected" else "abandoned"
+            c.journal.update(row["id"], ended_at=now, state="ended", outcome=outcome)
+            c.journal.event(row["id"], "lost_while_down", outcome=outcome)
+
+
+def _json(text: str | None) -> dict[str, Any] | None:
+    try:
+        data = json.loads(text or "")
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None

@@ -1,0 +1,110 @@
+"""The composition root of ``switchboard serve``: builds every part and wires them.
+
+    async with Switchboard(settings, config) as sb:   # store, ARI, AMI, FastAGI up
+        await sb.serve_forever()
+
+No framework and no module-level state: each part gets what it needs through its
+constructor (STYLE.md). Closing stops the server's own tasks and sockets but leaves
+the calls up in Asterisk; the next start adopts them (``controller.recovery``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from agi_scripts.ivr import Ivr
+from ari_app.agi.server import AgiServer
+from ari_app.ami.availability import OperatorAvailability
+from ari_app.ami.monitor import AmiMonitor
+from ari_app.ari.client import AriClient
+from ari_app.config.model import Config
+from ari_app.config.server import ServerSettings
+from ari_app.controller.actions import Actions
+from ari_app.controller.controller import CallController, Trace
+from ari_app.controller.journal import Journal
+from ari_app.controller.recovery import Recovery
+from ari_app.core.acd import Engine
+from ari_app.store import Store
+from ari_app.store.directory import StoreDirectory
+
+log = logging.getLogger(__name__)
+
+
+class Switchboard:
+    """One server: the store, the ARI client and controller, the AMI monitor, FastAGI."""
+
+    def __init__(self, settings: ServerSettings, config: Config, *, trace: Trace | None = None,
+                 ami: bool = True, agi: bool = True, ari_options: dict[str, Any] | None = None) -> None:
+        self.settings = settings
+        self.config = config
+        self.trace = trace
+        self.use_ami = ami
+        self.use_agi = agi
+        self.ari_options = ari_options or {}
+        self.store: Store | None = None
+        self.ari: AriClient | None = None
+        self.controller: CallController | None = None
+        self.recovery: Recovery | None = None
+        self.ami: AmiMonitor | None = None
+        self.agi: AgiServer | None = None
+
+    async def start(self) -> None:
+        s = self.settings
+        Path(s.database).parent.mkdir(parents=True, exist_ok=True)
+        self.store = await Store.aopen(s.database)
+        engine = Engine(self.config, clock=time.time)
+        self.ari = AriClient(s.ari.url, s.ari.user, s.ari.password, s.ari.app, **self.ari_options)
+        actions = Actions(self.ari, s.ari.app)
+        self.controller = CallController(actions, engine, self.config, Journal(self.store), trace=self.trace)
+        self.controller.register(self.ari)
+        self.recovery = Recovery(self.controller, s.ari.app)
+        self.ari.on_connect(self.recovery)
+        if self.use_agi:
+            ivr = Ivr(self.config, StoreDirectory(self.store))
+            self.agi = AgiServer(ivr.routes(), s.agi.host, s.agi.port)
+            await self.agi.start()
+        await self.ari.start()
+        if self.use_ami:
+            self.ami = AmiMonitor(self.config, host=s.ami.host, port=s.ami.port, username=s.ami.user,
+                                  secret=s.ami.secret, on_operator=self._operator_availability)
+            await self.ami.start()
+
+    def _operator_availability(self, availability: OperatorAvailability) -> None:
+        if self.controller is not None:
+            self.controller.phone_registered(availability.login, availability.available)
+
+    def apply_config(self, config: Config) -> None:
+        """A reloaded admin config (``ConfigHolder`` callback): no call is dropped."""
+        self.config = config
+        if self.controller is not None:
+            self.controller.apply_config(config)
+
+    async def close(self) -> None:
+        if self.ami is not None:
+            await self.ami.close()
+        if self.agi is not None:
+            await self.agi.close()
+        if self.controller is not None:
+            await self.controller.close()
+        if self.ari is not None:
+            await self.ari.close()
+        if self.store is not None:
+            await self.store.aclose()
+
+    async def __aenter__(self) -> Switchboard:
+        try:
+            await self.start()
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def serve_forever(self) -> None:
+        await asyncio.Event().wait()
