@@ -228,6 +228,17 @@ def test_files_that_disagree_exit_1_and_point_to_force(site):
     assert invoke(site, "--force").exit_code == 0
 
 
+def test_a_kept_server_file_with_problems_exits_1_and_lists_them(site):
+    assert invoke(site).exit_code == 0
+    server = site / "data" / "server.yaml"
+    server.write_text(server.read_text().replace("secret:", "secert:"))
+    result = invoke(site)
+    assert result.exit_code == 1
+    assert "unknown key 'secert' (did you mean 'secret'?)" in result.stderr
+    assert "--force" in result.stderr
+    assert "Next steps" not in result.stdout
+
+
 def test_a_kept_file_more_open_than_it_should_be_is_pointed_out(site):
     assert invoke(site).exit_code == 0
     server = site / "data" / "server.yaml"

@@ -25,6 +25,7 @@ The rendering and reading of the files are pure functions; ``init`` does the I/O
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import re
 import secrets
@@ -95,8 +96,6 @@ def render_pjsip_operators(passwords: Mapping[str, str]) -> str:
 
 def _q(value: str) -> str:
     """A YAML double-quoted scalar (JSON's escaping is valid YAML)."""
-    import json
-
     return json.dumps(value)
 
 
@@ -292,8 +291,8 @@ class _Run:
         self, what: str, conf_path: Path, conf_key: str, from_server: str | None
     ) -> tuple[str, bool]:
         """The credential for ari.conf/manager.conf and the server settings: the one
-        already in either file (they must agree), else a new one. Returns (value, found
-        in the .conf file)."""
+        already in either file (they must agree), else a new one. Returns the value and
+        whether the .conf file is there to keep."""
         in_conf = None
         text = None if self.options.force else _read(conf_path)
         if text is not None:
