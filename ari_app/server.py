@@ -108,3 +108,37 @@ class Switchboard:
 
     async def serve_forever(self) -> None:
         await asyncio.Event().wait()
+
+
+async def serve(settings: ServerSettings, holder: Any, *, watch_every: float = 2.0,
+                out: Any = print) -> None:
+    """Run until cancelled (Ctrl-C / SIGTERM). The admin config is re-read when the
+    file changes (checked every ``watch_every`` s) or on SIGHUP; an invalid edit is
+    refused with its problems printed and the running config stays."""
+    import signal
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    async with Switchboard(settings, holder.current) as sb:
+        holder.on_change(lambda old, new, diff: sb.apply_config(new))
+
+        def reload() -> None:
+            result = holder.reload()
+            for line in result.messages():
+                out(("config: " if result.applied else "config refused: ") + line)
+
+        for sig, handler in ((signal.SIGHUP, reload), (signal.SIGTERM, stop.set), (signal.SIGINT, stop.set)):
+            try:
+                loop.add_signal_handler(sig, handler)
+            except (NotImplementedError, RuntimeError):  # not the main thread / not POSIX
+                pass
+        out(f"switchboard serving: ARI {settings.ari.url} app {settings.ari.app}, AMI "
+            f"{settings.ami.host}:{settings.ami.port}, FastAGI {settings.agi.host}:{settings.agi.port}, "
+            f"store {settings.database}, config {holder.path}")
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), watch_every)
+            except asyncio.TimeoutError:
+                if holder.changed_on_disk():
+                    reload()
+        out("switchboard stopping (calls stay up in Asterisk; the next start adopts them)")
