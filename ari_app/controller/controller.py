@@ -212,8 +212,9 @@ class CallController:
         self.legs[leg.channel_id] = leg
         number = call.callback_number or call.caller_number
         self._emit("offer", call_id=call.call_id, operator=d.operator, queue=d.queue, number=number,
-                   name=call.caller_name, waited=time.time() - call.enqueued_at, route=call.route,
-                   ring_all=d.ring_all, callback=call.phase is Phase.CALLBACK)
+                   name=call.contact_name or call.caller_name, waited=time.time() - call.enqueued_at,
+                   route=call.route, history=list(call.history), ring_all=d.ring_all,
+                   callback=call.phase is Phase.CALLBACK)
         self.journal.event(call.call_id, "offer", operator=d.operator, channel=leg.channel_id,
                            ring_timeout=d.ring_timeout)
         self.journal.update(call.call_id, offered_at=time.time())
@@ -226,7 +227,7 @@ class CallController:
         number = call.callback_number or call.caller_number
         error = await self.actions.originate(
             f"PJSIP/{extension}", leg.channel_id, ("offer", call.call_id, leg.operator or ""),
-            caller=caller_id(call.caller_name, number), timeout=ring_timeout,
+            caller=caller_id(call.contact_name or call.caller_name, number), timeout=ring_timeout,
             variables={LEG_VAR: leg.variable()})
         if error is None:
             return
@@ -578,6 +579,9 @@ class CallController:
         language = route.language or queue.language or self.config.defaults.language
         call = LiveCall(channel.id, number, name, queue_name, language, route)
         self.calls[call.call_id] = call
+        screen_pop = asyncio.create_task(self._screen_pop(call), name=f"screen-pop-{call.call_id}")
+        self._tasks.add(screen_pop)
+        screen_pop.add_done_callback(self._task_done)
         async with call.lock:
             if channel.state != "Up":
                 await self.actions.answer(channel.id)
@@ -586,6 +590,8 @@ class CallController:
                                route=route_text or None)
             held = await self.actions.hold(queue_name, channel.id, queue.music_class)
             call.in_holding = held
+            # read while answering and holding; a slow store must not keep the caller out of the queue
+            await asyncio.wait({screen_pop}, timeout=self.SCREEN_POP_WAIT)
             if call.caller_gone:
                 self.journal.event(call.call_id, "caller_hangup", phase="setup")
                 self.journal.update(call.call_id, outcome=Outcome.ABANDONED.value, ended_at=time.time(),
@@ -596,6 +602,18 @@ class CallController:
             self._enqueue(call)
         if call.phase is Phase.WAITING:
             await self.actions.set_variable(call.call_id, STATE_VAR, call.state_variable())
+
+    SCREEN_POP_WAIT = 0.25  # seconds a new caller's enqueue waits at most for its screen-pop data
+
+    async def _screen_pop(self, call: LiveCall) -> None:
+        """Prefetch what an offer shows: the contact's name and the caller's history."""
+        try:
+            name, history = await self.journal.screen_pop(call.caller_number, call.call_id, call.route.contact)
+        except Exception:
+            log.exception("call %s: cannot read the caller's history", call.call_id)
+            return
+        call.contact_name = name
+        call.history = tuple(history)
 
     def _enqueue(self, call: LiveCall, enqueued_at: float | None = None) -> None:
         call.enqueued_at = time.time() if enqueued_at is None else enqueued_at

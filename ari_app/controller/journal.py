@@ -57,6 +57,17 @@ class Journal:
     async def history(self, number: str, call_id: str) -> list[PastCall]:
         return await self.store.read(lambda db: caller_history(db, number, before=call_id))
 
+    async def screen_pop(self, number: str, call_id: str, contact: str | None) -> tuple[str | None, list[PastCall]]:
+        """What the operator sees about a caller, in one read: the contact's name (the
+        IVR found the contact) and the caller's earlier calls with their dispositions."""
+        def query(db: Any) -> tuple[str | None, list[PastCall]]:
+            name = None
+            if contact and contact.isdigit():
+                row = db.conn.execute("SELECT name FROM contacts WHERE id = ?", [int(contact)]).fetchone()
+                name = row[0] if row and row[0] else None
+            return name, caller_history(db, number, before=call_id)
+        return await self.store.read(query)
+
     async def last_operator_states(self) -> dict[str, tuple[str, str | None]]:
         """Each operator's last logged state, for a restarted server."""
         def query(db: Any) -> dict[str, tuple[str, str | None]]:

@@ -120,6 +120,8 @@ class LiveCall:
     callback_number: str | None = None
     answered_at: float | None = None
     caller_gone: bool = False
+    contact_name: str | None = None  # the store's name of the IVR's contact, for the screen pop
+    history: tuple[Any, ...] = ()  # the caller's earlier calls (store ``PastCall``s), newest first
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     def offer_legs(self) -> list[Leg]:
