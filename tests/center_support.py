@@ -74,8 +74,10 @@ class Center:
     async def call(self, number: str, to: str = "74951234567", *, language: str = "1", press: str = "1",
                    **options: Any) -> str:
         """A trunk call that answers the IVR: ``language`` (1 en, 2 ru), then ``press``
-        (1 sales, 2 support). Digits are sent as the prompts start."""
-        dtmf = [(0.05, language), (0.25, press)]
+        (1 sales, 2 support). Times are simulated seconds from the call's start: the
+        greeting starts after Answer()'s 0.5 s, so the language digit goes during the
+        language prompt that follows it, the menu digit during the menu prompt."""
+        dtmf = [(1.8, language), (3.6, press)]
         return await self.sim.place_call(number, to, dtmf=options.pop("dtmf", dtmf), **options)
 
     async def row(self, call_id: str) -> dict[str, Any]:
