@@ -19,7 +19,7 @@ import shutil
 import socket
 import textwrap
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,21 @@ class Center:
     tmp: Path
     session: aiohttp.ClientSession
     trace: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    new_server: Callable[[], Any] | None = None  # a fresh ``server(...)`` on the same pbxsim and store
+    _servers: AsyncExitStack | None = None
+
+    async def start_server(self) -> Switchboard:
+        """Start a Switchboard (again) on the same pbxsim, store and FastAGI port."""
+        assert self.new_server is not None
+        self._servers = AsyncExitStack()
+        self.sb = await self._servers.enter_async_context(self.new_server())
+        return self.sb
+
+    async def stop_server(self) -> None:
+        """Close the Switchboard server; its calls stay up in pbxsim (a restart adopts them)."""
+        if self._servers is not None:
+            servers, self._servers = self._servers, None
+            await servers.aclose()
 
     @property
     def controller(self) -> Any:
@@ -159,7 +174,7 @@ async def server(pbx: PbxSim, tmp: Path, config: Config, agi_port: int, trace: A
     async with sb:
         assert sb.ari is not None
         await sb.ari.wait_connected(10)
-        await until(lambda: sb.recovery is not None and sb.recovery.connects >= 1, timeout=10,
+        await until(lambda: sb.recovery is not None and sb.recovery.resyncs >= 1, timeout=10,
                     message="first resync")
         yield sb
 
@@ -174,6 +189,14 @@ async def center(tmp: Path, config: Config | None = None, *, speed: float = 10.0
     trace: list[tuple[str, dict[str, Any]]] = []
     async with sim as pbx, aiohttp.ClientSession() as session:
         assert pbx.control_url
-        async with server(pbx, tmp, config or load_config(CENTER), agi_port,
-                          trace=lambda kind, data: trace.append((kind, data)), **options) as sb:
-            yield Center(pbx, sb, SimControl(pbx.control_url, session=session), tmp, session, trace)
+
+        def new_server() -> Any:
+            return server(pbx, tmp, config or load_config(CENTER), agi_port,
+                          trace=lambda kind, data: trace.append((kind, data)), **options)
+        c = Center(pbx, None, SimControl(pbx.control_url, session=session), tmp, session, trace,  # type: ignore[arg-type]
+                   new_server=new_server)
+        await c.start_server()
+        try:
+            yield c
+        finally:
+            await c.stop_server()

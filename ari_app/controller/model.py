@@ -136,6 +136,6 @@ class LiveCall:
     def state_variable(self) -> str:
         """Small JSON kept on the caller's channel so a restarted server re-adopts it."""
         return json.dumps({"call": self.call_id, "queue": self.queue, "lang": self.language,
-                           "enqueued_at": round(self.enqueued_at, 3), "owner": self.route.owner,
+                           "enqueued_at": self.enqueued_at, "owner": self.route.owner,
                            "contact": self.route.contact, "skill": self.route.skill},
                           separators=(",", ":"))

@@ -24,10 +24,10 @@ import logging
 import time
 from typing import Any
 
-from ari_app.controller.actions import CALL_BRIDGE_PREFIX, HOLDING_PREFIX, NORMAL_CLEARING, ANSWERED_ELSEWHERE
+from ari_app.controller.actions import CALL_BRIDGE_PREFIX, HOLDING_PREFIX, ANSWERED_ELSEWHERE
 from ari_app.controller.controller import CallController
 from ari_app.controller.model import LEG_VAR, STATE_VAR, Leg, LegRole, LiveCall, Phase, Route
-from ari_app.core.acd import OperatorStatus
+from ari_app.core.acd import EngineError, OperatorStatus
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,8 @@ class Recovery:
     def __init__(self, controller: CallController, app: str) -> None:
         self.controller = controller
         self.app = app
-        self.connects = 0
+        self.connects = 0  # hook runs started
+        self.resyncs = 0  # hook runs that read Asterisk's state and finished
 
     async def __call__(self, *_: Any) -> None:
         self.connects += 1
@@ -74,12 +75,17 @@ class Recovery:
                 continue
             raw = await c.actions.route_variable(ch.id, STATE_VAR)
             callers.append((ch, _json(raw)))
+        def talking(ch: Any) -> bool:
+            return in_bridge.get(ch.id, "").startswith(CALL_BRIDGE_PREFIX)
+        answered = await self._answered_times([ch.id for ch, _ in callers if talking(ch)])
         adopted = 0
-        for ch, state in sorted(callers, key=lambda item: (item[1] or {}).get("enqueued_at", 0.0)):
+        # Talking calls first: their operators must be busy before a waiting caller is offered.
+        for ch, state in sorted(callers, key=lambda item: (not talking(item[0]),
+                                                           (item[1] or {}).get("enqueued_at", 0.0))):
             if state is None or state.get("queue") not in c.config.queues:
                 c.spawn(c._inbound(ch, fallback=False), f"inbound-{ch.id}")  # StasisStart missed
                 continue
-            self._adopt_caller(ch, state, in_bridge.get(ch.id), legs, present)
+            self._adopt_caller(ch, state, in_bridge.get(ch.id), legs, answered.get(ch.id))
             adopted += 1
         for channel_id, leg in legs.items():  # legs no adopted call claimed: stop them
             if channel_id not in c.legs:
@@ -89,6 +95,7 @@ class Recovery:
             await self._close_lost_calls(set(present))
         log.info("resync #%d: %d channels, %d bridges, %d calls adopted", self.connects, len(channels),
                  len(bridges), adopted)
+        self.resyncs += 1
 
     # --- pieces ---------------------------------------------------------------------------------
     def _forget_vanished(self, present: dict[str, Any]) -> None:
@@ -101,7 +108,7 @@ class Recovery:
                 c._leg_ended(leg, cause=None)
 
     def _adopt_caller(self, ch: Any, state: dict[str, Any], bridge_id: str | None,
-                      legs: dict[str, dict[str, Any]], present: dict[str, Any]) -> None:
+                      legs: dict[str, dict[str, Any]], answered_at: float | None) -> None:
         c = self.controller
         route = Route(state.get("queue"), state.get("lang"), state.get("skill"), state.get("contact"),
                       state.get("owner"))
@@ -113,26 +120,31 @@ class Recovery:
         if bridge_id and bridge_id.startswith(CALL_BRIDGE_PREFIX):
             partner = next(((cid, leg) for cid, leg in legs.items() if leg.get("call") == ch.id
                             and leg.get("role") in ("offer", "overflow", "transfer")), None)
-            if partner is None:  # alone in its call bridge: its other side is gone
-                c.spawn(c.actions.hangup(ch.id, NORMAL_CLEARING), "orphan-caller")
+            call.phase = Phase.CONNECTED
+            call.bridge_id = bridge_id
+            call.answered_at = answered_at or time.time()
+            if partner is None:  # alone in its call bridge: its other side hung up while we were away
+                c.journal.event(call.call_id, "adopted", phase="connected", operator=None)
+                c._end_connected(call, "other side gone while disconnected", outcome="completed")
                 return
             channel_id, data = partner
             leg = Leg(channel_id, LegRole(data["role"]), call.call_id, operator=data.get("operator"),
                       number=data.get("number"), answered=True)
             call.legs[channel_id] = leg
             c.legs[channel_id] = leg
-            call.phase = Phase.CONNECTED
-            call.bridge_id = bridge_id
-            call.answered_at = time.time()
             if leg.role is LegRole.OFFER and leg.operator in c.config.operators:
                 call.operator = leg.operator
                 call.operator_channel = channel_id
-                c.adopted_operators[leg.operator] = call.call_id
-                status = c.engine.operator_status(leg.operator)
-                if status is OperatorStatus.LOGGED_OUT:
-                    c.login(leg.operator)
-                else:
-                    c.pause(leg.operator, "on a call")
+                try:  # busy with it; its end is an ordinary one (outcome, wrap-up)
+                    c.apply(c.engine.adopt_connected(call.call_id, queue, leg.operator, enqueued_at=enqueued_at,
+                                                     answered_at=call.answered_at))
+                except EngineError as exc:
+                    log.warning("call %s: operator %s not marked busy: %s", call.call_id, leg.operator, exc)
+                    c.adopted_operators[leg.operator] = call.call_id
+                    if c.engine.operator_status(leg.operator) is OperatorStatus.LOGGED_OUT:
+                        c.login(leg.operator)
+                    else:
+                        c.pause(leg.operator, "on a call")
             c.journal.event(call.call_id, "adopted", phase="connected", operator=call.operator)
             return
         call.in_holding = bool(bridge_id and bridge_id.startswith(HOLDING_PREFIX))
@@ -141,6 +153,21 @@ class Recovery:
         if not call.in_holding and call.phase is Phase.WAITING:
             q = c.config.queues[queue]
             c.spawn(c.actions.hold(queue, ch.id, q.music_class), "re-hold")
+
+    async def _answered_times(self, call_ids: list[str]) -> dict[str, float]:
+        """When the store saw these (talking) calls answered, so talk times span the restart."""
+        if not call_ids:
+            return {}
+
+        def query(db: Any) -> dict[str, float]:
+            marks = ",".join("?" * len(call_ids))
+            rows = db.conn.execute(f"SELECT id, answered_at FROM calls WHERE id IN ({marks})", call_ids)
+            return {call_id: float(at) for call_id, at in rows if at}
+        try:
+            return await self.controller.journal.store.read(query)
+        except Exception:
+            log.exception("cannot read answer times from the store")
+            return {}
 
     async def _restore_operators(self) -> None:
         c = self.controller

@@ -195,6 +195,32 @@ class Engine:
             out += self._end_wrapup(op, now)
         return out
 
+    def adopt_connected(
+        self, call_id: str, queue: str, login: str, *, enqueued_at: float, answered_at: float
+    ) -> list[Decision]:
+        """After a restart: ``call_id`` was found talking to ``login``. The operator is
+        busy with it (logged in first if needed) and its end is a normal ``call_ended``:
+        outcome completed, then wrap-up. A pause the operator had applies after it."""
+        if call_id in self._calls:
+            raise EngineError(f"call {call_id!r} is already known")
+        q = self._queues.get(queue)
+        if q is None:
+            raise EngineError(f"no queue named {queue!r}")
+        op = self._op(login)
+        if op.status in (RINGING, ON_CALL, WRAPUP):
+            raise EngineError(f"operator {login!r} is busy with another call")
+        out: list[Decision] = self.login(login) if op.status is LOGGED_OUT else []
+        if op.status is PAUSED:
+            op.pending = (PAUSED, op.reason)
+        seq = next(self._seq)
+        self._calls[call_id] = Call(call_id, queue, 0, enqueued_at, seq, (0, enqueued_at - q.bonus, seq),
+                                    phase=CONNECTED, operator=login, answered_at=answered_at)
+        self._make_unavailable(op)
+        op.call = call_id
+        op.call_queue = queue
+        self._set_status(op, ON_CALL)
+        return out
+
     # -------------------------------------------------------------- offers in
 
     def offer_answered(self, call_id: str, login: str) -> list[Decision]:
