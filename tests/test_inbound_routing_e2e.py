@@ -149,3 +149,257 @@ def test_answered_call_pops_the_screen_with_contact_and_history_and_stores_the_c
             await nothing_left(c)
 
     run(scenario(), timeout=30)
+
+
+# --- 2. no answer ----------------------------------------------------------------------------
+def test_an_unanswered_offer_rings_the_next_operator_at_once(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with center(tmp_path, routing()) as c:
+            heard = listen(c)
+            await c.phone("1002", no_answer=True)
+            await c.phone("1001", answer_after=0.3)
+            c.controller.login("john", ready=True)  # idle longest: offered first
+            c.controller.login("anna", ready=True)
+            call = await c.call(NUMBER, press="1")
+            row = await c.until_row(call, lambda r: r.get("operator") == "anna", message="anna answers")
+            assert heard.offered(call) == ["john", "anna"]
+            events = await journal(c, call)
+            missed = next(e for e in events if e.kind == "offer_not_answered")
+            assert missed.data["operator"] == "john" and missed.data["cause"] == 19  # ring timeout
+            anna = next(e for e in events if e.kind == "offer" and e.data["operator"] == "anna")
+            assert anna.ts - missed.ts < 0.2  # at once, not on a retry timer
+            assert (await hung_up(c, offer_channel(events, "john")))["hangup_by"] == "timeout"
+            assert row["wait_seconds"] >= 1.0  # john's whole ring timeout
+            assert c.operator("john") == "ready"  # one miss of two allowed
+            await c.sim.hangup(call)
+            await nothing_left(c)
+
+    run(scenario(), timeout=30)
+
+
+def test_the_missed_call_keeps_its_place_and_repeated_misses_auto_pause_the_operator(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with center(tmp_path, routing()) as c:
+            heard = listen(c)
+            await c.phone("1002", no_answer=True)
+            await c.phone("1001", answer_after=0.3)
+            c.controller.login("john", ready=True)
+            c.controller.login("anna")  # paused: on shift, takes nothing yet
+            first = await c.call(NUMBER, press="1")
+            await c.until(lambda: heard.offered(first) == ["john"], message="john rings for the first")
+            second = await c.call(OTHER, press="1")
+            engine = c.controller.engine
+            await c.until(lambda: engine.position(second) == 2, message="second caller queued")
+            # john misses the first: it stays at the head; john, skipped for it, rings for the second
+            await c.until(lambda: heard.offered(second) == ["john"], message="john rings for the second")
+            assert engine.position(first) == 1 and engine.position(second) == 2
+            assert heard.offered(first) == ["john"]
+            # the second miss in a row pauses john
+            await c.until(lambda: heard.of("auto_pause", operator="john"), message="john auto-paused")
+            assert c.operator("john") == "paused"
+            assert heard.of("operator_state", operator="john", status="paused")
+            assert engine.position(first) == 1 and engine.position(second) == 2
+            # the first caller, still ahead, goes to the next operator free
+            c.controller.ready("anna")
+            await c.until_row(first, lambda r: r.get("operator") == "anna", message="anna takes the first")
+            assert heard.offered(first) == ["john", "anna"] and heard.offered(second) == ["john"]
+            assert c.sb.store is not None
+            await c.sb.store.aflush()
+            log = await c.sb.store.read(lambda db: list(db.query(
+                "SELECT state, reason FROM operator_state_log WHERE operator = 'john' ORDER BY id")))
+            assert log[-1] == {"state": "paused", "reason": "missed 2 calls in a row"}
+            await c.sim.hangup(first)
+            await c.sim.hangup(second)
+            await nothing_left(c)
+
+    run(scenario(), timeout=30)
+
+
+# --- 3. busy and unreachable phones ------------------------------------------------------------
+def test_a_busy_phone_passes_the_call_on_at_once_without_counting_a_miss(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with center(tmp_path, routing()) as c:
+            heard = listen(c)
+            await c.phone("1002", reject=True)
+            await c.phone("1001", answer_after=0.2)
+            c.controller.login("john", ready=True)
+            c.controller.login("anna", ready=True)
+            for number in (NUMBER, OTHER):  # two refusals: auto_pause_after is 2
+                call = await c.call(number, press="1")
+                await c.until_row(call, lambda r: r.get("operator") == "anna", message="anna answers")
+                assert heard.offered(call) == ["john", "anna"]
+                events = await journal(c, call)
+                refused = next(e for e in events if e.kind == "offer_not_answered")
+                assert refused.data["cause"] == 17  # busy
+                anna = next(e for e in events if e.kind == "offer" and e.data["operator"] == "anna")
+                assert anna.ts - refused.ts < 0.2
+                await c.sim.hangup(call)
+                await c.until(lambda: c.operator("anna") == "ready", message="anna ready again")
+            assert c.operator("john") == "ready" and not heard.of("auto_pause")
+            await nothing_left(c)
+
+    run(scenario(), timeout=30)
+
+
+def test_an_unregistered_phone_is_not_reachable_and_the_next_operator_rings(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        # without AMI the engine learns that john's phone is gone only from the originate
+        async with center(tmp_path, routing(), ami=False) as c:
+            heard = listen(c)
+            await c.phone("1002", registered=False)
+            await c.phone("1001", answer_after=0.2)
+            c.controller.login("john", ready=True)
+            c.controller.login("anna", ready=True)
+            call = await c.call(NUMBER, press="1")
+            await c.until_row(call, lambda r: r.get("operator") == "anna", message="anna answers")
+            assert heard.offered(call) == ["john", "anna"]
+            events = await journal(c, call)
+            failed = next(e for e in events if e.kind == "offer_failed")
+            assert failed.data["operator"] == "john" and failed.data["status"] == 500
+            assert failed.data["error"] == "Allocation failed"
+            anna = next(e for e in events if e.kind == "offer" and e.data["operator"] == "anna")
+            assert anna.ts - failed.ts < 0.2
+            assert not heard.of("auto_pause") and c.operator("john") == "ready"
+            second = await c.call(OTHER, press="1")  # john's phone is off: not tried again
+            await c.until(lambda: c.controller.engine.position(second) == 1, message="second waits")
+            assert heard.offered(second) == []
+            await c.sim.hangup(call)
+            await c.until_row(second, lambda r: r.get("operator") == "anna", message="anna takes the second")
+            assert heard.offered(second) == ["anna"]
+            await c.sim.hangup(second)
+            await nothing_left(c)
+
+    run(scenario(), timeout=30)
+
+
+# --- 4. ring-all -----------------------------------------------------------------------------
+def test_ring_all_rings_every_free_operator_and_the_first_to_answer_gets_the_call(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with center(tmp_path, routing()) as c:
+            heard = listen(c)
+            await c.phone("1001", answer_after=3)  # anna
+            await c.phone("1003", answer_after=0.3)  # olga: first to pick up
+            await c.phone("1004", answer_after=3)  # dmitry
+            for login in ("anna", "olga", "dmitry"):
+                c.controller.login(login, ready=True)
+            call = await c.call(NUMBER, press="2")  # English support: the ring-all queue
+            row = await c.until_row(call, lambda r: r.get("operator") == "olga", message="olga answers")
+            assert row["queue"] == "support"
+            assert sorted(heard.offered(call)) == ["anna", "dmitry", "olga"]
+            assert all(offer["ring_all"] for offer in heard.of("offer", call_id=call))
+            events = await journal(c, call)
+            for login in ("anna", "dmitry"):
+                info = await hung_up(c, offer_channel(events, login))
+                assert info["hangup_cause"] == 26, info  # answered elsewhere: the ring stops quietly
+                assert "answered" not in [e["event"] for e in info["timeline"]]
+            await c.until(lambda: c.operator("anna") == c.operator("dmitry") == "ready", message="others ready")
+            assert c.operator("olga") == "on_call"
+            cancelled = sorted(e.data["operator"] for e in events if e.kind == "offer_cancelled")
+            assert cancelled == ["anna", "dmitry"]
+            await c.sim.hangup(call)
+            await nothing_left(c)
+
+    run(scenario(), timeout=30)
+
+
+# --- 5. abandons -----------------------------------------------------------------------------
+def test_a_caller_who_hangs_up_in_the_ivr_leaves_nothing_behind(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with center(tmp_path, routing()) as c:
+            heard = listen(c)
+            await c.phone("1002", answer_after=0.2)
+            c.controller.login("john", ready=True)
+            call = await c.call(NUMBER, dtmf=[])
+            await c.until(lambda: "hello" in c.heard(call), message="the IVR's greeting")
+            await c.sim.hangup(call)  # during the greeting, before Stasis
+            timeline = (await hung_up(c, call))["timeline"]
+            assert "stasis" not in [e["event"] for e in timeline]
+            await nothing_left(c)
+            row = await c.row(call)
+            assert not row or row["ended_at"]
+            assert not heard.of("offer") and c.operator("john") == "ready"
+
+    run(scenario(), timeout=30)
+
+
+def test_a_caller_who_hangs_up_while_waiting_is_counted_as_abandoned(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with center(tmp_path, routing()) as c:
+            heard = listen(c)
+            await c.phone("1001")
+            c.controller.login("anna")  # on shift but paused: the caller waits
+            call = await c.call(NUMBER, press="1")
+            await c.until(lambda: c.controller.engine.position(call) == 1, message="caller waiting")
+            await c.until(lambda: c.pbx.world.channels[call].bridge is not None, message="in the holding bridge")
+            await c.sim.hangup(call)
+            row = await c.until_row(call, lambda r: r.get("outcome"), message="outcome")
+            assert row["outcome"] == "abandoned" and row["ended_at"] and row["wait_seconds"] > 0
+            assert heard.of("finished", call_id=call, outcome="abandoned")
+            sales = next(s for s in c.controller.engine.queue_stats() if s.name == "sales")
+            assert sales.waiting == 0
+            assert "caller_hangup" in await c.events(call)
+            await nothing_left(c)
+
+    run(scenario(), timeout=30)
+
+
+def test_a_caller_who_hangs_up_while_an_operator_rings_stops_the_ring(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with center(tmp_path, routing(("ring_timeout: 1", "ring_timeout: 10"))) as c:
+            heard = listen(c)
+            await c.phone("1002", no_answer=True)
+            c.controller.login("john", ready=True)
+            call = await c.call(NUMBER, press="1")
+            await c.until(lambda: heard.offered(call) == ["john"], message="john rings")
+            events = await journal(c, call)
+            leg = offer_channel(events, "john")
+            await c.until(lambda: leg in c.pbx.world.channels and c.pbx.world.channels[leg].state == "Ringing",
+                          message="john's phone ringing")
+            await c.sim.hangup(call)
+            info = await hung_up(c, leg)
+            assert info["hangup_cause"] == 26, info  # stopped by us, not by the ring timeout
+            row = await c.until_row(call, lambda r: r.get("outcome"), message="outcome")
+            assert row["outcome"] == "abandoned" and not row["operator"]
+            await c.until(lambda: c.operator("john") == "ready", message="john ready again")
+            await nothing_left(c)
+
+    run(scenario(), timeout=30)
+
+
+@pytest.mark.parametrize("moment", ["phone_answers", "controller_connects"])
+def test_a_caller_who_hangs_up_as_the_operator_answers_leaves_nothing_behind(tmp_path: Path, moment: str) -> None:
+    async def scenario() -> None:
+        async with center(tmp_path, routing()) as c:
+            heard = listen(c)
+            await c.phone("1002", answer_after=0.3)
+            c.controller.login("john", ready=True)
+            hangups: set[asyncio.Task[Any]] = set()
+            call_ids: list[str] = []
+
+            def hang_up_caller() -> None:
+                if call_ids and not hangups:
+                    hangups.add(asyncio.ensure_future(c.sim.hangup(call_ids[0])))
+
+            if moment == "phone_answers":  # the operator's phone picks up: the caller hangs up at once
+                def on_bus(message: Any, _: float) -> None:
+                    if isinstance(message, DialEnd) and message.status == "ANSWER" \
+                            and message.peer.endpoint == "PJSIP/1002":
+                        asyncio.get_running_loop().call_soon(hang_up_caller)
+                c.pbx.world.bus.subscribe(on_bus)
+            else:  # the engine connected the call; the bridge is being set up
+                c.controller.listeners.append(lambda kind, _: hang_up_caller() if kind == "connected" else None)
+            call = await c.call(NUMBER, press="1")
+            call_ids.append(call)
+            await c.until(lambda: hangups, message="caller hung up")
+            await asyncio.gather(*hangups)
+            row = await c.until_row(call, lambda r: r.get("ended_at") and r.get("outcome"), message="ended")
+            assert heard.offered(call) == ["john"]
+            await nothing_left(c)
+            assert c.operator("john") in ("wrapup", "ready")
+            if row["operator"] == "john":  # the engine connected it: a completed (short) call
+                assert row["outcome"] == "completed" and row["talk_seconds"] < 1
+            else:
+                assert row["outcome"] == "abandoned"
+            await c.until(lambda: c.operator("john") == "ready", message="john ready again")
+
+    run(scenario(), timeout=30)

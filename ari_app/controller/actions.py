@@ -173,6 +173,7 @@ class Actions:
             return None
         for channel in channels:
             if not await self.ok(f"add {channel} to {bridge}", self.ari.add_channel(bridge, channel)):
+                await self.destroy_bridge(bridge)  # a half-made bridge must not stay behind
                 return None
         return bridge
 

@@ -294,8 +294,12 @@ class CallController:
         if call.caller_gone or call.phase is Phase.ENDED:
             return
         bridge = await self.actions.bridge(call.call_id, channels)
+        ended = call.caller_gone or call.phase is Phase.ENDED  # a hang-up raced the bridging
+        if bridge is not None and ended:
+            await self.actions.destroy_bridge(bridge)  # made after the call's clean-up: ours to remove
+            return
         if bridge is None:
-            log.warning("call %s: bridging failed; ending it", call.call_id)
+            (log.info if ended else log.warning)("call %s: bridging failed; ending it", call.call_id)
             self._end_connected(call, "bridge failed")
             return
         call.bridge_id = bridge
