@@ -24,7 +24,7 @@ from ari_app.config.model import Config
 from ari_app.controller import prompts
 from ari_app.store.queries import CallEvent, fetch_events
 from center_support import Center, center, until_async
-from pbxsim.bus import DialEnd
+from pbxsim.bus import DialEnd, StasisStarted
 from pbxsim_support import run
 
 ROUTING = Path(__file__).resolve().parent / "fixtures" / "routing.yaml"
@@ -102,6 +102,29 @@ async def hung_up(c: Center, channel_id: str) -> dict[str, Any]:
     return info
 
 
+async def dial(c: Center, number: str, *, language: str = "1", press: str = "1", **options: Any) -> str:
+    """A trunk call through the IVR: ``language`` (1 en, 2 ru) pressed as the greeting
+    starts, ``press`` (1 sales, 2 support) as the menu prompt starts. Pressing on the
+    prompts, not at fixed times, keeps the choices right however long FastAGI takes."""
+    call_id = await c.sim.place_call(number, "74951234567", **options)
+    await c.until(lambda: c.heard(call_id)[:1] == ["hello"], message="the IVR's greeting")
+    await c.sim.send_dtmf(call_id, language)
+    await c.until(lambda: len(c.heard(call_id)) >= 2, message="the IVR's menu")
+    await c.sim.send_dtmf(call_id, press)
+    return call_id
+
+
+async def known_caller(c: Center, number: str, name: str, owner: str | None = None) -> int:
+    """A campaign contact in the store (the IVR finds it); returns its id."""
+    store = c.sb.store
+    assert store is not None
+    campaign = await store.insert("campaigns", {"name": f"campaign-{number}"})
+    contact = await store.insert("contacts", {"campaign_id": campaign, "phone": number, "name": name,
+                                              "own_operator": owner})
+    assert contact is not None
+    return contact
+
+
 def offer_channel(events: list[CallEvent], operator: str) -> str:
     return next(e.data["channel"] for e in events if e.kind == "offer" and e.data["operator"] == operator)
 
@@ -127,7 +150,7 @@ def test_answered_call_pops_the_screen_with_contact_and_history_and_stores_the_c
             heard = listen(c)
             await c.phone("1002", answer_after=0.3)
             c.controller.login("john", ready=True)
-            call = await c.call(NUMBER, press="1")
+            call = await dial(c, NUMBER, press="1")
             row = await c.until_row(call, lambda r: r.get("answered_at"), message="john answers")
 
             offer, = heard.of("offer", call_id=call)
@@ -160,7 +183,7 @@ def test_an_unanswered_offer_rings_the_next_operator_at_once(tmp_path: Path) -> 
             await c.phone("1001", answer_after=0.3)
             c.controller.login("john", ready=True)  # idle longest: offered first
             c.controller.login("anna", ready=True)
-            call = await c.call(NUMBER, press="1")
+            call = await dial(c, NUMBER, press="1")
             row = await c.until_row(call, lambda r: r.get("operator") == "anna", message="anna answers")
             assert heard.offered(call) == ["john", "anna"]
             events = await journal(c, call)
@@ -185,9 +208,9 @@ def test_the_missed_call_keeps_its_place_and_repeated_misses_auto_pause_the_oper
             await c.phone("1001", answer_after=0.3)
             c.controller.login("john", ready=True)
             c.controller.login("anna")  # paused: on shift, takes nothing yet
-            first = await c.call(NUMBER, press="1")
+            first = await dial(c, NUMBER, press="1")
             await c.until(lambda: heard.offered(first) == ["john"], message="john rings for the first")
-            second = await c.call(OTHER, press="1")
+            second = await dial(c, OTHER, press="1")
             engine = c.controller.engine
             await c.until(lambda: engine.position(second) == 2, message="second caller queued")
             # john misses the first: it stays at the head; john, skipped for it, rings for the second
@@ -225,7 +248,7 @@ def test_a_busy_phone_passes_the_call_on_at_once_without_counting_a_miss(tmp_pat
             c.controller.login("john", ready=True)
             c.controller.login("anna", ready=True)
             for number in (NUMBER, OTHER):  # two refusals: auto_pause_after is 2
-                call = await c.call(number, press="1")
+                call = await dial(c, number, press="1")
                 await c.until_row(call, lambda r: r.get("operator") == "anna", message="anna answers")
                 assert heard.offered(call) == ["john", "anna"]
                 events = await journal(c, call)
@@ -250,7 +273,7 @@ def test_an_unregistered_phone_is_not_reachable_and_the_next_operator_rings(tmp_
             await c.phone("1001", answer_after=0.2)
             c.controller.login("john", ready=True)
             c.controller.login("anna", ready=True)
-            call = await c.call(NUMBER, press="1")
+            call = await dial(c, NUMBER, press="1")
             await c.until_row(call, lambda r: r.get("operator") == "anna", message="anna answers")
             assert heard.offered(call) == ["john", "anna"]
             events = await journal(c, call)
@@ -260,7 +283,7 @@ def test_an_unregistered_phone_is_not_reachable_and_the_next_operator_rings(tmp_
             anna = next(e for e in events if e.kind == "offer" and e.data["operator"] == "anna")
             assert anna.ts - failed.ts < 0.2
             assert not heard.of("auto_pause") and c.operator("john") == "ready"
-            second = await c.call(OTHER, press="1")  # john's phone is off: not tried again
+            second = await dial(c, OTHER, press="1")  # john's phone is off: not tried again
             await c.until(lambda: c.controller.engine.position(second) == 1, message="second waits")
             assert heard.offered(second) == []
             await c.sim.hangup(call)
@@ -282,7 +305,7 @@ def test_ring_all_rings_every_free_operator_and_the_first_to_answer_gets_the_cal
             await c.phone("1004", answer_after=3)  # dmitry
             for login in ("anna", "olga", "dmitry"):
                 c.controller.login(login, ready=True)
-            call = await c.call(NUMBER, press="2")  # English support: the ring-all queue
+            call = await dial(c, NUMBER, press="2")  # English support: the ring-all queue
             row = await c.until_row(call, lambda r: r.get("operator") == "olga", message="olga answers")
             assert row["queue"] == "support"
             assert sorted(heard.offered(call)) == ["anna", "dmitry", "olga"]
@@ -309,7 +332,7 @@ def test_a_caller_who_hangs_up_in_the_ivr_leaves_nothing_behind(tmp_path: Path) 
             heard = listen(c)
             await c.phone("1002", answer_after=0.2)
             c.controller.login("john", ready=True)
-            call = await c.call(NUMBER, dtmf=[])
+            call = await c.sim.place_call(NUMBER, "74951234567")
             await c.until(lambda: "hello" in c.heard(call), message="the IVR's greeting")
             await c.sim.hangup(call)  # during the greeting, before Stasis
             timeline = (await hung_up(c, call))["timeline"]
@@ -322,13 +345,37 @@ def test_a_caller_who_hangs_up_in_the_ivr_leaves_nothing_behind(tmp_path: Path) 
     run(scenario(), timeout=30)
 
 
+def test_a_caller_who_hangs_up_as_it_enters_stasis_is_not_queued(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with center(tmp_path, routing()) as c:
+            heard = listen(c)
+            await c.phone("1002", answer_after=0.2)
+            c.controller.login("john", ready=True)
+            gone: list[str] = []
+
+            def on_bus(message: Any, _: float) -> None:  # StasisStart and StasisEnd in one go
+                if isinstance(message, StasisStarted) and message.args[:1] == ("inbound",) and not gone:
+                    gone.append(message.channel.id)
+                    asyncio.get_running_loop().call_soon(c.pbx.world.remote_hangup, message.channel.id)
+            c.pbx.world.bus.subscribe(on_bus)
+            call = await dial(c, NUMBER)
+            await c.until(lambda: gone, message="caller in Stasis")
+            row = await c.until_row(call, lambda r: r.get("ended_at"), message="call ended")
+            assert row["outcome"] == "abandoned" and row["operator"] is None and row["enqueued_at"] is None
+            await nothing_left(c)
+            assert c.controller.engine.live_calls == 0  # no ghost caller left in the queue
+            assert not heard.of("offer") and c.operator("john") == "ready"
+
+    run(scenario(), timeout=30)
+
+
 def test_a_caller_who_hangs_up_while_waiting_is_counted_as_abandoned(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with center(tmp_path, routing()) as c:
             heard = listen(c)
             await c.phone("1001")
             c.controller.login("anna")  # on shift but paused: the caller waits
-            call = await c.call(NUMBER, press="1")
+            call = await dial(c, NUMBER, press="1")
             await c.until(lambda: c.controller.engine.position(call) == 1, message="caller waiting")
             await c.until(lambda: c.pbx.world.channels[call].bridge is not None, message="in the holding bridge")
             await c.sim.hangup(call)
@@ -349,7 +396,7 @@ def test_a_caller_who_hangs_up_while_an_operator_rings_stops_the_ring(tmp_path: 
             heard = listen(c)
             await c.phone("1002", no_answer=True)
             c.controller.login("john", ready=True)
-            call = await c.call(NUMBER, press="1")
+            call = await dial(c, NUMBER, press="1")
             await c.until(lambda: heard.offered(call) == ["john"], message="john rings")
             events = await journal(c, call)
             leg = offer_channel(events, "john")
@@ -388,7 +435,7 @@ def test_a_caller_who_hangs_up_as_the_operator_answers_leaves_nothing_behind(tmp
                 c.pbx.world.bus.subscribe(on_bus)
             else:  # the engine connected the call; the bridge is being set up
                 c.controller.listeners.append(lambda kind, _: hang_up_caller() if kind == "connected" else None)
-            call = await c.call(NUMBER, press="1")
+            call = await dial(c, NUMBER, press="1")
             call_ids.append(call)
             await c.until(lambda: hangups, message="caller hung up")
             await asyncio.gather(*hangups)
@@ -401,5 +448,161 @@ def test_a_caller_who_hangs_up_as_the_operator_answers_leaves_nothing_behind(tmp
             else:
                 assert row["outcome"] == "abandoned"
             await c.until(lambda: c.operator("john") == "ready", message="john ready again")
+
+    run(scenario(), timeout=30)
+
+
+# --- 6. sticky callers -----------------------------------------------------------------------
+def test_a_caller_with_an_own_operator_goes_to_them_though_another_is_idle_longer(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with center(tmp_path, routing()) as c:
+            heard = listen(c)
+            await known_caller(c, NUMBER, "Ivan Petrov", owner="anna")
+            await c.phone("1002", answer_after=0.2)
+            await c.phone("1001", answer_after=0.2)
+            c.controller.login("john", ready=True)  # idle longest
+            c.controller.login("anna", ready=True)
+            sticky = await dial(c, NUMBER)
+            await c.until_row(sticky, lambda r: r.get("operator") == "anna", message="anna answers her caller")
+            assert heard.offered(sticky) == ["anna"]
+            assert next(e for e in await journal(c, sticky) if e.kind == "enqueued").data["sticky"] == "anna"
+            stranger = await dial(c, OTHER)  # without an own operator: longest idle, john
+            await c.until_row(stranger, lambda r: r.get("operator") == "john", message="john answers")
+            assert heard.offered(stranger) == ["john"]
+            await c.sim.hangup(sticky)
+            await c.sim.hangup(stranger)
+            await nothing_left(c)
+
+    run(scenario(), timeout=30)
+
+
+def test_a_sticky_call_the_own_operator_misses_goes_to_someone_else_at_once(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with center(tmp_path, routing()) as c:
+            heard = listen(c)
+            await known_caller(c, NUMBER, "Ivan Petrov", owner="anna")
+            await c.phone("1001", no_answer=True)
+            await c.phone("1002", answer_after=0.2)
+            c.controller.login("john", ready=True)
+            c.controller.login("anna", ready=True)
+            call = await dial(c, NUMBER)
+            await c.until_row(call, lambda r: r.get("operator") == "john", message="john answers")
+            assert heard.offered(call) == ["anna", "john"]
+            events = await journal(c, call)
+            missed = next(e for e in events if e.kind == "offer_not_answered")
+            john = next(e for e in events if e.kind == "offer" and e.data["operator"] == "john")
+            assert missed.data["operator"] == "anna" and john.ts - missed.ts < 0.2
+            await c.sim.hangup(call)
+            await nothing_left(c)
+
+    run(scenario(), timeout=30)
+
+
+def test_a_sticky_call_waits_the_sticky_window_for_a_paused_own_operator_then_goes_to_another(
+        tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with center(tmp_path, routing()) as c:
+            heard = listen(c)
+            await known_caller(c, NUMBER, "Ivan Petrov", owner="anna")
+            await c.phone("1001", answer_after=0.2)
+            await c.phone("1002", answer_after=0.2)
+            c.controller.login("john", ready=True)
+            c.controller.login("anna")  # on shift, paused
+            call = await dial(c, NUMBER)
+            await c.until_row(call, lambda r: r.get("operator") == "john", message="john answers")
+            assert heard.offered(call) == ["john"]
+            events = await journal(c, call)
+            enqueued = next(e for e in events if e.kind == "enqueued")
+            offer = next(e for e in events if e.kind == "offer")
+            window = c.controller.config.queues["sales"].sticky_window
+            assert window - 0.05 <= offer.ts - enqueued.ts < window + 0.3
+            await c.sim.hangup(call)
+            await nothing_left(c)
+
+    run(scenario(), timeout=30)
+
+
+# --- 7. nobody on shift ----------------------------------------------------------------------
+@pytest.mark.parametrize("language,digit", [("en", "1"), ("ru", "2")])
+def test_nobody_on_shift_the_caller_hears_the_apology_in_its_language_and_is_hung_up(
+        tmp_path: Path, language: str, digit: str) -> None:
+    async def scenario() -> None:
+        async with center(tmp_path, routing()) as c:
+            heard = listen(c)
+            call = await dial(c, NUMBER, language=digit)
+            info = await hung_up(c, call)
+            apology = [uri.removeprefix("sound:") for uri in prompts.nobody_on_shift(language)]
+            assert c.heard(call)[-len(apology):] == apology
+            assert info["hangup_by"] == "app"
+            row = await c.until_row(call, lambda r: r.get("ended_at"), message="ended")
+            assert row["outcome"] == "nobody_on_shift" and row["operator"] is None
+            assert row["ivr_choices"]["language"] == language
+            assert heard.of("finished", call_id=call, outcome="nobody_on_shift") and not heard.of("offer")
+            assert "nobody_on_shift" in await c.events(call)
+            await nothing_left(c)
+
+    run(scenario(), timeout=30)
+
+
+def test_nobody_on_shift_with_voicemail_records_a_message_until_the_caller_hangs_up(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        config = routing(("    empty_action: hangup", "    empty_action: voicemail"))
+        async with center(tmp_path, config) as c:
+            recordings: list[tuple[str, str]] = []
+
+            async def recording(event: Any) -> None:
+                recordings.append((type(event).__name__, event.recording.name))
+            assert c.sb.ari is not None
+            c.sb.ari.on("RecordingStarted", recording)
+            c.sb.ari.on("RecordingFinished", recording)
+            call = await dial(c, NUMBER, sends_audio=True)  # talks: no silence ends the message
+            name = f"voicemail-{call}"
+            await c.until(lambda: ("RecordingStarted", name) in recordings, message="recording started")
+            intro = [uri.removeprefix("sound:") for uri in prompts.voicemail_intro("en")]
+            assert c.heard(call)[-len(intro):] == intro
+            row = await c.until_row(call, lambda r: r.get("recording"), message="recording stored")
+            assert row["recording"] == name and row["outcome"] == "nobody_on_shift"
+            await c.sim.hangup(call)  # the message ends with the hang-up
+            await c.until(lambda: ("RecordingFinished", name) in recordings, message="recording finished")
+            assert list((tmp_path / "recordings").rglob(f"{name}.*"))
+            await c.until_row(call, lambda r: r.get("ended_at"), message="ended")
+            assert "voicemail_started" in await c.events(call)
+            await nothing_left(c)
+
+    run(scenario(), timeout=30)
+
+
+# --- 8. wrap-up ------------------------------------------------------------------------------
+@pytest.mark.parametrize("early", [False, True], ids=["wrapup_runs_out", "wrapup_done_early"])
+def test_after_a_call_the_operator_wraps_up_and_then_takes_the_waiting_call_at_once(
+        tmp_path: Path, early: bool) -> None:
+    async def scenario() -> None:
+        wrapup = 30.0 if early else 1.0
+        async with center(tmp_path, routing(("  wrapup: 0.5", f"  wrapup: {wrapup}"))) as c:
+            heard = listen(c)
+            await c.phone("1002", answer_after=0.2)
+            c.controller.login("john", ready=True)
+            first = await dial(c, NUMBER)
+            await c.until_row(first, lambda r: r.get("operator") == "john", message="john answers the first")
+            second = await dial(c, OTHER)
+            await c.until(lambda: c.controller.engine.position(second) == 1, message="second caller waits")
+            await c.sim.hangup(first)
+            await c.until(lambda: heard.of("operator_state", operator="john", status="wrapup"), message="wrap-up")
+            assert c.operator("john") == "wrapup" and heard.offered(second) == []
+            started = heard.at("operator_state", operator="john", status="wrapup")
+            if early:
+                await c.until_row(first, lambda r: r.get("ended_at"), message="first ended")
+                assert heard.offered(second) == []  # no call during wrap-up
+                done = time.monotonic()
+                c.controller.wrapup_done("john")
+                assert heard.offered(second) == ["john"]  # at once
+                assert heard.at("offer", call_id=second) - done < 0.05
+            else:
+                await c.until(lambda: heard.offered(second), message="second offered")
+                waited = heard.at("offer", call_id=second) - started
+                assert wrapup - 0.05 <= waited < wrapup + 0.3
+            await c.until_row(second, lambda r: r.get("operator") == "john", message="john answers the second")
+            await c.sim.hangup(second)
+            await nothing_left(c)
 
     run(scenario(), timeout=30)

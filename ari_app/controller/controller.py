@@ -60,6 +60,7 @@ class CallController:
         self.playbacks: dict[str, str] = {}  # playback id -> call id
         self.listeners: list[Listener] = []
         self.adopted_operators: dict[str, str] = {}  # login -> call id, calls adopted after a restart
+        self._starting: dict[str, bool] = {}  # inbound channel in setup, not yet in ``calls`` -> hung up?
         self._tasks: set[asyncio.Task[Any]] = set()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
@@ -561,6 +562,7 @@ class CallController:
         if kind == "inbound":
             if channel.id in self.calls:
                 return  # re-entered after a fallback: already ours
+            self._starting[channel.id] = False
             self.spawn(self._inbound(channel, fallback="fallback" in args[1:]), f"inbound-{channel.id}")
         elif kind == "offer" and len(args) >= 3:
             self._offer_answered(channel.id, args[1], args[2])
@@ -583,6 +585,7 @@ class CallController:
         language = route.language or queue.language or self.config.defaults.language
         call = LiveCall(channel.id, number, name, queue_name, language, route)
         self.calls[call.call_id] = call
+        call.caller_gone = self._starting.pop(channel.id, False)  # its StasisEnd came already
         screen_pop = asyncio.create_task(self._screen_pop(call), name=f"screen-pop-{call.call_id}")
         self._tasks.add(screen_pop)
         screen_pop.add_done_callback(self._task_done)
@@ -682,6 +685,9 @@ class CallController:
     async def stasis_end(self, event: ev.StasisEnd) -> None:
         channel_id = event.channel.id
         call = self.calls.get(channel_id)
+        if call is None and channel_id in self._starting:
+            self._starting[channel_id] = True  # gone before its setup task registered the call
+            return
         if call is not None:
             self._caller_left(call)
             return

@@ -41,7 +41,7 @@ class Journal:
             "id": call.call_id, "direction": direction, "queue": call.queue,
             "caller_number": call.caller_number, "caller_name": call.caller_name,
             "contact_id": contact, "state": call.phase.value, "created_at": time.time(),
-            "enqueued_at": call.enqueued_at, "ivr_choices": json.dumps(ivr) if ivr else None,
+            "enqueued_at": call.enqueued_at or None, "ivr_choices": json.dumps(ivr) if ivr else None,
         }))
 
     def update(self, call_id: str, **columns: Any) -> None:
