@@ -1,7 +1,7 @@
 """Routing and hang-ups of inbound calls, end to end on pbxsim through real sockets.
 
-Each test places trunk calls through the real IVR (FastAGI) into the Stasis
-controller and checks what callers, operators' phones, the ACD engine and the store
+Each test places trunk calls through the real IVR (FastAGI, digits pressed as its
+prompts start) into the Stasis controller and checks what callers, operators' phones, the ACD engine and the store
 saw: the screen pop, re-offers after a miss / a refusal / an unreachable phone,
 ring-all, abandons at every stage (nothing may stay behind), sticky callers, nobody
 on shift (apology or voicemail) and wrap-up. Timings come from
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +41,7 @@ def routing(*edits: tuple[str, str]) -> Config:
     return load_config_text(text, str(ROUTING))
 
 
-class Heard:
+class Emitted:
     """A controller listener keeping (monotonic time, kind, data) of every event."""
 
     def __init__(self) -> None:
@@ -62,10 +61,10 @@ class Heard:
         return [d["operator"] for d in self.of("offer", call_id=call_id)]
 
 
-def listen(c: Center) -> Heard:
-    heard = Heard()
-    c.controller.listeners.append(heard)
-    return heard
+def listen(c: Center) -> Emitted:
+    seen = Emitted()
+    c.controller.listeners.append(seen)
+    return seen
 
 
 async def journal(c: Center, call_id: str) -> list[CallEvent]:
@@ -135,9 +134,7 @@ def test_answered_call_pops_the_screen_with_contact_and_history_and_stores_the_c
         async with center(tmp_path, routing()) as c:
             store = c.sb.store
             assert store is not None
-            campaign = await store.insert("campaigns", {"name": "spring"})
-            contact = await store.insert("contacts", {"campaign_id": campaign, "phone": NUMBER,
-                                                      "name": "Ivan Petrov", "own_operator": "john"})
+            contact = await known_caller(c, NUMBER, "Ivan Petrov", owner="john")
             now = time.time()
             await store.upsert_call({"id": "earlier-1", "direction": "inbound", "queue": "sales",
                                      "caller_number": NUMBER, "operator": "anna", "outcome": "completed",
@@ -147,13 +144,13 @@ def test_answered_call_pops_the_screen_with_contact_and_history_and_stores_the_c
                                      "state": "ended", "created_at": now - 3600, "ended_at": now - 3500})
             await store.add_disposition("sale", call_id="earlier-1", operator="anna", notes="two licences")
             await store.add_disposition("callback", call_id="earlier-2", operator="olga", notes="call Friday")
-            heard = listen(c)
+            seen = listen(c)
             await c.phone("1002", answer_after=0.3)
             c.controller.login("john", ready=True)
             call = await dial(c, NUMBER, press="1")
             row = await c.until_row(call, lambda r: r.get("answered_at"), message="john answers")
 
-            offer, = heard.of("offer", call_id=call)
+            offer, = seen.of("offer", call_id=call)
             assert offer["operator"] == "john" and offer["queue"] == "sales"
             assert offer["number"] == NUMBER and offer["name"] == "Ivan Petrov"
             assert 0 <= offer["waited"] < 1
@@ -167,8 +164,40 @@ def test_answered_call_pops_the_screen_with_contact_and_history_and_stores_the_c
             assert row["queue"] == "sales" and row["operator"] == "john"
             assert 0 <= row["wait_seconds"] < 1 and row["answered_at"] >= row["enqueued_at"]
             assert c.operator("john") == "on_call"
+            phone = await c.sim.call(offer_channel(await journal(c, call), "john"))
+            assert phone["caller"] == {"name": "Ivan Petrov", "number": NUMBER}  # john's phone display
             await c.sim.hangup(call)
             await c.until_row(call, lambda r: r.get("outcome") == "completed" and r.get("ended_at"))
+            await nothing_left(c)
+
+    run(scenario(), timeout=30)
+
+
+def test_a_slow_store_does_not_hold_up_the_offer(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with center(tmp_path, routing()) as c:
+            seen = listen(c)
+            release = asyncio.Event()
+            journal_ = c.controller.journal
+            real = journal_.screen_pop
+
+            async def slow_screen_pop(*args: Any) -> Any:
+                await release.wait()
+                return await real(*args)
+            journal_.screen_pop = slow_screen_pop  # the store stalls on this caller's history
+            await c.phone("1002", answer_after=0.2)
+            c.controller.login("john", ready=True)
+            call = await dial(c, NUMBER)
+            await c.until(lambda: seen.offered(call), message="offer")
+            offer, = seen.of("offer", call_id=call)
+            assert offer["history"] == [] and offer["waited"] < 0.1
+            events = await journal(c, call)
+            started = next(e for e in events if e.kind == "stasis_start")
+            enqueued = next(e for e in events if e.kind == "enqueued")
+            assert enqueued.ts - started.ts < c.controller.SCREEN_POP_WAIT + 0.2
+            release.set()
+            await c.until_row(call, lambda r: r.get("operator") == "john", message="john answers")
+            await c.sim.hangup(call)
             await nothing_left(c)
 
     run(scenario(), timeout=30)
@@ -178,14 +207,14 @@ def test_answered_call_pops_the_screen_with_contact_and_history_and_stores_the_c
 def test_an_unanswered_offer_rings_the_next_operator_at_once(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with center(tmp_path, routing()) as c:
-            heard = listen(c)
+            seen = listen(c)
             await c.phone("1002", no_answer=True)
             await c.phone("1001", answer_after=0.3)
             c.controller.login("john", ready=True)  # idle longest: offered first
             c.controller.login("anna", ready=True)
             call = await dial(c, NUMBER, press="1")
             row = await c.until_row(call, lambda r: r.get("operator") == "anna", message="anna answers")
-            assert heard.offered(call) == ["john", "anna"]
+            assert seen.offered(call) == ["john", "anna"]
             events = await journal(c, call)
             missed = next(e for e in events if e.kind == "offer_not_answered")
             assert missed.data["operator"] == "john" and missed.data["cause"] == 19  # ring timeout
@@ -203,29 +232,29 @@ def test_an_unanswered_offer_rings_the_next_operator_at_once(tmp_path: Path) -> 
 def test_the_missed_call_keeps_its_place_and_repeated_misses_auto_pause_the_operator(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with center(tmp_path, routing()) as c:
-            heard = listen(c)
+            seen = listen(c)
             await c.phone("1002", no_answer=True)
             await c.phone("1001", answer_after=0.3)
             c.controller.login("john", ready=True)
             c.controller.login("anna")  # paused: on shift, takes nothing yet
             first = await dial(c, NUMBER, press="1")
-            await c.until(lambda: heard.offered(first) == ["john"], message="john rings for the first")
+            await c.until(lambda: seen.offered(first) == ["john"], message="john rings for the first")
             second = await dial(c, OTHER, press="1")
             engine = c.controller.engine
             await c.until(lambda: engine.position(second) == 2, message="second caller queued")
             # john misses the first: it stays at the head; john, skipped for it, rings for the second
-            await c.until(lambda: heard.offered(second) == ["john"], message="john rings for the second")
+            await c.until(lambda: seen.offered(second) == ["john"], message="john rings for the second")
             assert engine.position(first) == 1 and engine.position(second) == 2
-            assert heard.offered(first) == ["john"]
+            assert seen.offered(first) == ["john"]
             # the second miss in a row pauses john
-            await c.until(lambda: heard.of("auto_pause", operator="john"), message="john auto-paused")
+            await c.until(lambda: seen.of("auto_pause", operator="john"), message="john auto-paused")
             assert c.operator("john") == "paused"
-            assert heard.of("operator_state", operator="john", status="paused")
+            assert seen.of("operator_state", operator="john", status="paused")
             assert engine.position(first) == 1 and engine.position(second) == 2
             # the first caller, still ahead, goes to the next operator free
             c.controller.ready("anna")
             await c.until_row(first, lambda r: r.get("operator") == "anna", message="anna takes the first")
-            assert heard.offered(first) == ["john", "anna"] and heard.offered(second) == ["john"]
+            assert seen.offered(first) == ["john", "anna"] and seen.offered(second) == ["john"]
             assert c.sb.store is not None
             await c.sb.store.aflush()
             log = await c.sb.store.read(lambda db: list(db.query(
@@ -242,7 +271,7 @@ def test_the_missed_call_keeps_its_place_and_repeated_misses_auto_pause_the_oper
 def test_a_busy_phone_passes_the_call_on_at_once_without_counting_a_miss(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with center(tmp_path, routing()) as c:
-            heard = listen(c)
+            seen = listen(c)
             await c.phone("1002", reject=True)
             await c.phone("1001", answer_after=0.2)
             c.controller.login("john", ready=True)
@@ -250,7 +279,7 @@ def test_a_busy_phone_passes_the_call_on_at_once_without_counting_a_miss(tmp_pat
             for number in (NUMBER, OTHER):  # two refusals: auto_pause_after is 2
                 call = await dial(c, number, press="1")
                 await c.until_row(call, lambda r: r.get("operator") == "anna", message="anna answers")
-                assert heard.offered(call) == ["john", "anna"]
+                assert seen.offered(call) == ["john", "anna"]
                 events = await journal(c, call)
                 refused = next(e for e in events if e.kind == "offer_not_answered")
                 assert refused.data["cause"] == 17  # busy
@@ -258,7 +287,7 @@ def test_a_busy_phone_passes_the_call_on_at_once_without_counting_a_miss(tmp_pat
                 assert anna.ts - refused.ts < 0.2
                 await c.sim.hangup(call)
                 await c.until(lambda: c.operator("anna") == "ready", message="anna ready again")
-            assert c.operator("john") == "ready" and not heard.of("auto_pause")
+            assert c.operator("john") == "ready" and not seen.of("auto_pause")
             await nothing_left(c)
 
     run(scenario(), timeout=30)
@@ -268,27 +297,27 @@ def test_an_unregistered_phone_is_not_reachable_and_the_next_operator_rings(tmp_
     async def scenario() -> None:
         # without AMI the engine learns that john's phone is gone only from the originate
         async with center(tmp_path, routing(), ami=False) as c:
-            heard = listen(c)
+            seen = listen(c)
             await c.phone("1002", registered=False)
             await c.phone("1001", answer_after=0.2)
             c.controller.login("john", ready=True)
             c.controller.login("anna", ready=True)
             call = await dial(c, NUMBER, press="1")
             await c.until_row(call, lambda r: r.get("operator") == "anna", message="anna answers")
-            assert heard.offered(call) == ["john", "anna"]
+            assert seen.offered(call) == ["john", "anna"]
             events = await journal(c, call)
             failed = next(e for e in events if e.kind == "offer_failed")
             assert failed.data["operator"] == "john" and failed.data["status"] == 500
             assert failed.data["error"] == "Allocation failed"
             anna = next(e for e in events if e.kind == "offer" and e.data["operator"] == "anna")
             assert anna.ts - failed.ts < 0.2
-            assert not heard.of("auto_pause") and c.operator("john") == "ready"
+            assert not seen.of("auto_pause") and c.operator("john") == "ready"
             second = await dial(c, OTHER, press="1")  # john's phone is off: not tried again
             await c.until(lambda: c.controller.engine.position(second) == 1, message="second waits")
-            assert heard.offered(second) == []
+            assert seen.offered(second) == []
             await c.sim.hangup(call)
             await c.until_row(second, lambda r: r.get("operator") == "anna", message="anna takes the second")
-            assert heard.offered(second) == ["anna"]
+            assert seen.offered(second) == ["anna"]
             await c.sim.hangup(second)
             await nothing_left(c)
 
@@ -299,7 +328,7 @@ def test_an_unregistered_phone_is_not_reachable_and_the_next_operator_rings(tmp_
 def test_ring_all_rings_every_free_operator_and_the_first_to_answer_gets_the_call(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with center(tmp_path, routing()) as c:
-            heard = listen(c)
+            seen = listen(c)
             await c.phone("1001", answer_after=3)  # anna
             await c.phone("1003", answer_after=0.3)  # olga: first to pick up
             await c.phone("1004", answer_after=3)  # dmitry
@@ -308,8 +337,8 @@ def test_ring_all_rings_every_free_operator_and_the_first_to_answer_gets_the_cal
             call = await dial(c, NUMBER, press="2")  # English support: the ring-all queue
             row = await c.until_row(call, lambda r: r.get("operator") == "olga", message="olga answers")
             assert row["queue"] == "support"
-            assert sorted(heard.offered(call)) == ["anna", "dmitry", "olga"]
-            assert all(offer["ring_all"] for offer in heard.of("offer", call_id=call))
+            assert sorted(seen.offered(call)) == ["anna", "dmitry", "olga"]
+            assert all(offer["ring_all"] for offer in seen.of("offer", call_id=call))
             events = await journal(c, call)
             for login in ("anna", "dmitry"):
                 info = await hung_up(c, offer_channel(events, login))
@@ -329,7 +358,7 @@ def test_ring_all_rings_every_free_operator_and_the_first_to_answer_gets_the_cal
 def test_a_caller_who_hangs_up_in_the_ivr_leaves_nothing_behind(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with center(tmp_path, routing()) as c:
-            heard = listen(c)
+            seen = listen(c)
             await c.phone("1002", answer_after=0.2)
             c.controller.login("john", ready=True)
             call = await c.sim.place_call(NUMBER, "74951234567")
@@ -340,7 +369,7 @@ def test_a_caller_who_hangs_up_in_the_ivr_leaves_nothing_behind(tmp_path: Path) 
             await nothing_left(c)
             row = await c.row(call)
             assert not row or row["ended_at"]
-            assert not heard.of("offer") and c.operator("john") == "ready"
+            assert not seen.of("offer") and c.operator("john") == "ready"
 
     run(scenario(), timeout=30)
 
@@ -348,7 +377,7 @@ def test_a_caller_who_hangs_up_in_the_ivr_leaves_nothing_behind(tmp_path: Path) 
 def test_a_caller_who_hangs_up_as_it_enters_stasis_is_not_queued(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with center(tmp_path, routing()) as c:
-            heard = listen(c)
+            seen = listen(c)
             await c.phone("1002", answer_after=0.2)
             c.controller.login("john", ready=True)
             gone: list[str] = []
@@ -364,7 +393,7 @@ def test_a_caller_who_hangs_up_as_it_enters_stasis_is_not_queued(tmp_path: Path)
             assert row["outcome"] == "abandoned" and row["operator"] is None and row["enqueued_at"] is None
             await nothing_left(c)
             assert c.controller.engine.live_calls == 0  # no ghost caller left in the queue
-            assert not heard.of("offer") and c.operator("john") == "ready"
+            assert not seen.of("offer") and c.operator("john") == "ready"
 
     run(scenario(), timeout=30)
 
@@ -372,7 +401,7 @@ def test_a_caller_who_hangs_up_as_it_enters_stasis_is_not_queued(tmp_path: Path)
 def test_a_caller_who_hangs_up_while_waiting_is_counted_as_abandoned(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with center(tmp_path, routing()) as c:
-            heard = listen(c)
+            seen = listen(c)
             await c.phone("1001")
             c.controller.login("anna")  # on shift but paused: the caller waits
             call = await dial(c, NUMBER, press="1")
@@ -381,7 +410,7 @@ def test_a_caller_who_hangs_up_while_waiting_is_counted_as_abandoned(tmp_path: P
             await c.sim.hangup(call)
             row = await c.until_row(call, lambda r: r.get("outcome"), message="outcome")
             assert row["outcome"] == "abandoned" and row["ended_at"] and row["wait_seconds"] > 0
-            assert heard.of("finished", call_id=call, outcome="abandoned")
+            assert seen.of("finished", call_id=call, outcome="abandoned")
             sales = next(s for s in c.controller.engine.queue_stats() if s.name == "sales")
             assert sales.waiting == 0
             assert "caller_hangup" in await c.events(call)
@@ -393,11 +422,11 @@ def test_a_caller_who_hangs_up_while_waiting_is_counted_as_abandoned(tmp_path: P
 def test_a_caller_who_hangs_up_while_an_operator_rings_stops_the_ring(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with center(tmp_path, routing(("ring_timeout: 1", "ring_timeout: 10"))) as c:
-            heard = listen(c)
+            seen = listen(c)
             await c.phone("1002", no_answer=True)
             c.controller.login("john", ready=True)
             call = await dial(c, NUMBER, press="1")
-            await c.until(lambda: heard.offered(call) == ["john"], message="john rings")
+            await c.until(lambda: seen.offered(call) == ["john"], message="john rings")
             events = await journal(c, call)
             leg = offer_channel(events, "john")
             await c.until(lambda: leg in c.pbx.world.channels and c.pbx.world.channels[leg].state == "Ringing",
@@ -417,7 +446,7 @@ def test_a_caller_who_hangs_up_while_an_operator_rings_stops_the_ring(tmp_path: 
 def test_a_caller_who_hangs_up_as_the_operator_answers_leaves_nothing_behind(tmp_path: Path, moment: str) -> None:
     async def scenario() -> None:
         async with center(tmp_path, routing()) as c:
-            heard = listen(c)
+            seen = listen(c)
             await c.phone("1002", answer_after=0.3)
             c.controller.login("john", ready=True)
             hangups: set[asyncio.Task[Any]] = set()
@@ -440,7 +469,7 @@ def test_a_caller_who_hangs_up_as_the_operator_answers_leaves_nothing_behind(tmp
             await c.until(lambda: hangups, message="caller hung up")
             await asyncio.gather(*hangups)
             row = await c.until_row(call, lambda r: r.get("ended_at") and r.get("outcome"), message="ended")
-            assert heard.offered(call) == ["john"]
+            assert seen.offered(call) == ["john"]
             await nothing_left(c)
             assert c.operator("john") in ("wrapup", "ready")
             if row["operator"] == "john":  # the engine connected it: a completed (short) call
@@ -456,7 +485,7 @@ def test_a_caller_who_hangs_up_as_the_operator_answers_leaves_nothing_behind(tmp
 def test_a_caller_with_an_own_operator_goes_to_them_though_another_is_idle_longer(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with center(tmp_path, routing()) as c:
-            heard = listen(c)
+            seen = listen(c)
             await known_caller(c, NUMBER, "Ivan Petrov", owner="anna")
             await c.phone("1002", answer_after=0.2)
             await c.phone("1001", answer_after=0.2)
@@ -464,11 +493,11 @@ def test_a_caller_with_an_own_operator_goes_to_them_though_another_is_idle_longe
             c.controller.login("anna", ready=True)
             sticky = await dial(c, NUMBER)
             await c.until_row(sticky, lambda r: r.get("operator") == "anna", message="anna answers her caller")
-            assert heard.offered(sticky) == ["anna"]
+            assert seen.offered(sticky) == ["anna"]
             assert next(e for e in await journal(c, sticky) if e.kind == "enqueued").data["sticky"] == "anna"
             stranger = await dial(c, OTHER)  # without an own operator: longest idle, john
             await c.until_row(stranger, lambda r: r.get("operator") == "john", message="john answers")
-            assert heard.offered(stranger) == ["john"]
+            assert seen.offered(stranger) == ["john"]
             await c.sim.hangup(sticky)
             await c.sim.hangup(stranger)
             await nothing_left(c)
@@ -479,7 +508,7 @@ def test_a_caller_with_an_own_operator_goes_to_them_though_another_is_idle_longe
 def test_a_sticky_call_the_own_operator_misses_goes_to_someone_else_at_once(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with center(tmp_path, routing()) as c:
-            heard = listen(c)
+            seen = listen(c)
             await known_caller(c, NUMBER, "Ivan Petrov", owner="anna")
             await c.phone("1001", no_answer=True)
             await c.phone("1002", answer_after=0.2)
@@ -487,7 +516,7 @@ def test_a_sticky_call_the_own_operator_misses_goes_to_someone_else_at_once(tmp_
             c.controller.login("anna", ready=True)
             call = await dial(c, NUMBER)
             await c.until_row(call, lambda r: r.get("operator") == "john", message="john answers")
-            assert heard.offered(call) == ["anna", "john"]
+            assert seen.offered(call) == ["anna", "john"]
             events = await journal(c, call)
             missed = next(e for e in events if e.kind == "offer_not_answered")
             john = next(e for e in events if e.kind == "offer" and e.data["operator"] == "john")
@@ -502,7 +531,7 @@ def test_a_sticky_call_waits_the_sticky_window_for_a_paused_own_operator_then_go
         tmp_path: Path) -> None:
     async def scenario() -> None:
         async with center(tmp_path, routing()) as c:
-            heard = listen(c)
+            seen = listen(c)
             await known_caller(c, NUMBER, "Ivan Petrov", owner="anna")
             await c.phone("1001", answer_after=0.2)
             await c.phone("1002", answer_after=0.2)
@@ -510,7 +539,7 @@ def test_a_sticky_call_waits_the_sticky_window_for_a_paused_own_operator_then_go
             c.controller.login("anna")  # on shift, paused
             call = await dial(c, NUMBER)
             await c.until_row(call, lambda r: r.get("operator") == "john", message="john answers")
-            assert heard.offered(call) == ["john"]
+            assert seen.offered(call) == ["john"]
             events = await journal(c, call)
             enqueued = next(e for e in events if e.kind == "enqueued")
             offer = next(e for e in events if e.kind == "offer")
@@ -528,7 +557,7 @@ def test_nobody_on_shift_the_caller_hears_the_apology_in_its_language_and_is_hun
         tmp_path: Path, language: str, digit: str) -> None:
     async def scenario() -> None:
         async with center(tmp_path, routing()) as c:
-            heard = listen(c)
+            seen = listen(c)
             call = await dial(c, NUMBER, language=digit)
             info = await hung_up(c, call)
             apology = [uri.removeprefix("sound:") for uri in prompts.nobody_on_shift(language)]
@@ -537,7 +566,7 @@ def test_nobody_on_shift_the_caller_hears_the_apology_in_its_language_and_is_hun
             row = await c.until_row(call, lambda r: r.get("ended_at"), message="ended")
             assert row["outcome"] == "nobody_on_shift" and row["operator"] is None
             assert row["ivr_choices"]["language"] == language
-            assert heard.of("finished", call_id=call, outcome="nobody_on_shift") and not heard.of("offer")
+            assert seen.of("finished", call_id=call, outcome="nobody_on_shift") and not seen.of("offer")
             assert "nobody_on_shift" in await c.events(call)
             await nothing_left(c)
 
@@ -579,7 +608,7 @@ def test_after_a_call_the_operator_wraps_up_and_then_takes_the_waiting_call_at_o
     async def scenario() -> None:
         wrapup = 30.0 if early else 1.0
         async with center(tmp_path, routing(("  wrapup: 0.5", f"  wrapup: {wrapup}"))) as c:
-            heard = listen(c)
+            seen = listen(c)
             await c.phone("1002", answer_after=0.2)
             c.controller.login("john", ready=True)
             first = await dial(c, NUMBER)
@@ -587,19 +616,19 @@ def test_after_a_call_the_operator_wraps_up_and_then_takes_the_waiting_call_at_o
             second = await dial(c, OTHER)
             await c.until(lambda: c.controller.engine.position(second) == 1, message="second caller waits")
             await c.sim.hangup(first)
-            await c.until(lambda: heard.of("operator_state", operator="john", status="wrapup"), message="wrap-up")
-            assert c.operator("john") == "wrapup" and heard.offered(second) == []
-            started = heard.at("operator_state", operator="john", status="wrapup")
+            await c.until(lambda: seen.of("operator_state", operator="john", status="wrapup"), message="wrap-up")
+            assert c.operator("john") == "wrapup" and seen.offered(second) == []
+            started = seen.at("operator_state", operator="john", status="wrapup")
             if early:
                 await c.until_row(first, lambda r: r.get("ended_at"), message="first ended")
-                assert heard.offered(second) == []  # no call during wrap-up
+                assert seen.offered(second) == []  # no call during wrap-up
                 done = time.monotonic()
                 c.controller.wrapup_done("john")
-                assert heard.offered(second) == ["john"]  # at once
-                assert heard.at("offer", call_id=second) - done < 0.05
+                assert seen.offered(second) == ["john"]  # at once
+                assert seen.at("offer", call_id=second) - done < 0.05
             else:
-                await c.until(lambda: heard.offered(second), message="second offered")
-                waited = heard.at("offer", call_id=second) - started
+                await c.until(lambda: seen.offered(second), message="second offered")
+                waited = seen.at("offer", call_id=second) - started
                 assert wrapup - 0.05 <= waited < wrapup + 0.3
             await c.until_row(second, lambda r: r.get("operator") == "john", message="john answers the second")
             await c.sim.hangup(second)
