@@ -13,19 +13,62 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from ari_app.ari import Backoff
 from ari_app.config.loader import load_config_text
 from ari_app.config.model import Config
 from center_support import CENTER, Center, center
 from pbxsim_support import run
 
 WAITING = 20
+APOLOGY = ("all-circuits-busy-now", "please-try-again")  # [switchboard-fallback] when the app is away
+
+
+def fixture_with(**defaults: float) -> Config:
+    """The fixture config with some ``defaults`` timings replaced (YAML does not merge
+    a second ``defaults:`` block, so the text is edited)."""
+    text = CENTER.read_text()
+    for key, value in defaults.items():
+        lines = [line for line in text.splitlines() if line.startswith(f"  {key}:")]
+        assert len(lines) == 1, key
+        text = text.replace(lines[0], f"  {key}: {value}")
+    return load_config_text(text, str(CENTER))
 
 
 def quick_wrapup_config() -> Config:
-    """The fixture with a short wrap-up, so 20 callers are served in a few seconds."""
-    text = CENTER.read_text().replace("wrapup: 0.5", "wrapup: 0.2")
-    assert "wrapup: 0.2" in text
-    return load_config_text(text, str(CENTER))
+    """A short wrap-up, so 20 callers are served in a few seconds."""
+    return fixture_with(wrapup=0.2)
+
+
+class Gate:
+    """The ARI client's backoff sleep, held shut while the test plays a disconnection."""
+
+    def __init__(self) -> None:
+        self.open = asyncio.Event()
+        self.open.set()
+
+    async def sleep(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        await self.open.wait()
+
+
+def lose_events(c: Center) -> None:
+    """From now on the application's events are lost on the way, as on a connection that
+    is breaking: pbxsim still has the app connected (``Stasis()`` works), nothing arrives."""
+    sink = c.pbx.world.stasis.sink("switchboard")
+    assert sink is not None
+    sink.send = lambda text: None
+
+
+async def drop_ari(c: Center, gate: Gate) -> None:
+    """pbxsim closes the application's event WebSocket; the client stays away until
+    ``gate.open`` is set."""
+    gate.open.clear()
+    sink = c.pbx.world.stasis.sink("switchboard")
+    assert sink is not None
+    await sink.ws.close()
+    await c.until(lambda: not c.pbx.world.stasis.is_active("switchboard"), message="app inactive")
+    assert c.sb.ari is not None and c.sb.ari.stream is not None
+    await c.until(lambda: not c.sb.ari.stream.connected.is_set(), message="client noticed")
 
 
 class OperatorStates:
@@ -67,6 +110,12 @@ async def hang_up_connected(c: Center, call: str, operator: str, states: Operato
     await c.until(lambda: states.of(operator)[-2:] == ["wrapup", "ready"], message=f"{operator} wraps up")
     await c.until(lambda: bridge not in c.pbx.world.bridges.bridges, message="call bridge destroyed")
     assert "ended" in await c.events(call)
+
+
+def talkers(c: Center, call: str) -> list[str]:
+    """Channel ids in the call's mixing bridge in pbxsim."""
+    bridge = c.pbx.world.bridges.bridges.get(f"switchboard-call-{call}")
+    return [ch.id for ch in bridge.channels] if bridge is not None else []
 
 
 def test_restart_adopts_waiting_callers_in_order_and_a_connected_call(tmp_path: Path) -> None:
@@ -127,3 +176,73 @@ def test_restart_adopts_waiting_callers_in_order_and_a_connected_call(tmp_path: 
             assert await c.leftovers() == {"channels": [], "bridges": [], "calls": [], "legs": []}
 
     run(scenario(), timeout=60)
+
+
+def test_ari_websocket_drop_resyncs_and_loses_no_call(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        gate = Gate()
+        options = {"backoff": Backoff(base=0.01, cap=0.05), "sleep": gate.sleep}
+        async with center(tmp_path, fixture_with(ring_timeout=10), ari_options=options) as c:
+            await c.phone("1001", answer_after=0.2)
+            await c.phone("1002", no_answer=True)
+            c.controller.login("anna", ready=True)
+            talking = await connected_call(c, "+15551230000", "anna")
+            c.controller.login("john", ready=True)
+            leaving = await c.call("+15551230001", press="1")  # rings john, who does not answer
+            await c.until(lambda: c.operator("john") == "ringing", message="john ringing")
+            ring = next(leg.channel_id for leg in c.controller.legs.values() if leg.operator == "john")
+            staying = await c.call("+15551230002", press="1")  # waits behind it
+            await c.until(lambda: c.controller.engine.waiting("sales") == [leaving, staying],
+                          message="second caller waiting")
+            await c.phone("1004", answer_after=0.2)
+            c.controller.login("dmitry")  # paused for now
+            helped = await c.call("+15551230004", press="2")  # support: waits for dmitry
+            await c.until(lambda: c.controller.engine.waiting("support") == [helped], message="support caller")
+
+            # the connection is breaking: dmitry gets ready and picks up, but his StasisStart is lost
+            lose_events(c)
+            c.controller.ready("dmitry")
+            await c.until(lambda: any(leg.operator == "dmitry" and leg.channel_id in c.pbx.world.channels
+                                      and c.pbx.world.channels[leg.channel_id].state == "Up"
+                                      for leg in c.controller.legs.values()), message="dmitry answers unseen")
+            await drop_ari(c, gate)
+            await c.sim.hangup(leaving)  # the controller cannot see this StasisEnd
+            late = await c.call("+15551230003", press="1")  # arrives while the app is away
+            await c.until(lambda: late not in c.pbx.world.channels, message="late caller done")
+            await c.phone("1002", no_answer=False, answer_after=0.2)  # john will answer his next call
+            assert ring in c.pbx.world.channels  # still ringing: nobody told it to stop
+            assert c.controller.calls[leaving].phase.value == "waiting"  # the controller does not know yet
+            gate.open.set()
+
+            assert c.sb.recovery is not None
+            await c.until(lambda: c.sb.recovery.resyncs >= 2, message="resync after reconnect")
+            # the caller who left during the gap: abandoned, its ring stopped, john free again
+            row = await c.until_row(leaving, lambda r: r.get("ended_at"), message="abandoned caller closed")
+            assert row["outcome"] == "abandoned" and row["state"] == "ended"
+            assert "offer_cancelled" in await c.events(leaving)
+            await c.until(lambda: ring not in c.pbx.world.channels, message="john's ring stopped")
+            # ... and john takes the caller who kept waiting
+            await c.until_row(staying, lambda r: r.get("operator") == "john", message="john answers the next")
+            # dmitry's pick-up during the gap counts: his caller is bridged to him
+            await c.until_row(helped, lambda r: r.get("operator") == "dmitry", message="dmitry's call connected")
+            assert "answered_while_disconnected" in await c.events(helped)
+            await c.until(lambda: len(talkers(c, helped)) == 2, message="dmitry bridged with his caller")
+            # the caller who came while the app was away heard the apology (what Asterisk does
+            # when Stasis() finds no application: STASISSTATUS=FAILED, [switchboard-fallback])
+            assert all(prompt in " ".join(c.heard(late)) for prompt in APOLOGY), c.heard(late)
+            assert await c.row(late) == {}
+            # the talking call still ends properly, from the operator's side this time
+            states = OperatorStates()
+            c.controller.listeners.append(states)
+            operator_leg = c.controller.calls[talking].operator_channel
+            await c.sim.hangup(operator_leg)
+            row = await c.until_row(talking, lambda r: r.get("ended_at"), message="talking call ended")
+            assert row["outcome"] == "completed"
+            await c.until(lambda: states.of("anna")[-2:] == ["wrapup", "ready"], message="anna wraps up")
+            for call in (staying, helped):
+                await c.sim.hangup(call)
+                await c.until_row(call, lambda r: r.get("ended_at"), message="the others' calls ended")
+            await c.until(lambda: not c.controller.calls and not c.controller.legs, message="nothing kept")
+            assert await c.leftovers() == {"channels": [], "bridges": [], "calls": [], "legs": []}
+
+    run(scenario(), timeout=40)

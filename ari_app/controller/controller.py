@@ -475,6 +475,7 @@ class CallController:
             columns["wait_seconds"] = max(0.0, now - call.enqueued_at) if call else None
         if call is not None and call.caller_gone:
             columns["ended_at"] = now
+            columns["state"] = "ended"
         self.journal.update(d.call_id, **{k: v for k, v in columns.items() if v is not None})
         self.journal.event(d.call_id, "finished", outcome=d.outcome.value)
         self._emit("finished", call_id=d.call_id, queue=d.queue, outcome=d.outcome.value)

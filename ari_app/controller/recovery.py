@@ -6,7 +6,9 @@ bridges have deterministic ids. So one hook, run on every (re)connect of the eve
 stream before that connection's events, does it all:
 
 1. Calls we know whose channels vanished while we were away end as if their
-   hang-up had been seen (a lost StasisEnd must not leave a busy operator).
+   hang-up had been seen (a lost StasisEnd must not leave a busy operator); legs we
+   placed that were picked up meanwhile (a lost StasisStart) are answered now.
+   Originates under way finish before the snapshot, so it has every known leg.
 2. Channels in our application we do not know are adopted: a caller talking in its
    call bridge becomes a connected call (its operator is held off new calls until it
    ends); a waiting caller re-enters the engine with its original enqueue time, so it
@@ -47,6 +49,8 @@ class Recovery:
         self.connects += 1
         first = self.connects == 1
         c = self.controller
+        known_legs = dict(c.legs)
+        await self._settle(known_legs)
         snap = await c.actions.snapshot()
         if snap is None:
             return
@@ -54,7 +58,8 @@ class Recovery:
         present = {ch.id: ch for ch in channels}
         if first:
             await self._restore_operators()
-        self._forget_vanished(present)
+        self._forget_vanished(present, known_legs)
+        self._answered_meanwhile(present, known_legs)
         in_bridge: dict[str, str] = {}
         for bridge in bridges:
             for channel_id in bridge.channels:
@@ -98,14 +103,38 @@ class Recovery:
         self.resyncs += 1
 
     # --- pieces ---------------------------------------------------------------------------------
-    def _forget_vanished(self, present: dict[str, Any]) -> None:
+    async def _settle(self, legs: dict[str, Leg]) -> None:
+        """Let originates already under way finish (they run under their call's lock), so
+        the snapshot taken next has every leg that was placed before this hook began."""
+        for call_id in {leg.call_id for leg in legs.values() if not leg.answered and not leg.gone}:
+            call = self.controller.calls.get(call_id)
+            if call is not None:
+                async with call.lock:
+                    pass
+
+    def _forget_vanished(self, present: dict[str, Any], known_legs: dict[str, Leg]) -> None:
+        """Calls and legs that ended while we were away. Only legs known before the
+        snapshot count: one offered by what this loop sets off is not in it yet."""
         c = self.controller
         for call in list(c.calls.values()):
             if call.phase is not Phase.CALLBACK and not call.caller_gone and call.call_id not in present:
                 c._caller_left(call)
-        for leg in list(c.legs.values()):
+        for leg in known_legs.values():
             if leg.channel_id not in present:
                 c._leg_ended(leg, cause=None)
+
+    def _answered_meanwhile(self, present: dict[str, Any], known_legs: dict[str, Leg]) -> None:
+        """Legs picked up while we were away (their StasisStart was missed): as if seen now."""
+        c = self.controller
+        for leg in known_legs.values():
+            ch = present.get(leg.channel_id)
+            if leg.answered or leg.gone or ch is None or ch.state != "Up" or ch.dialplan.app_name != "Stasis":
+                continue
+            c.journal.event(leg.call_id, "answered_while_disconnected", role=leg.role.value, operator=leg.operator)
+            if leg.role is LegRole.OFFER:
+                c._offer_answered(leg.channel_id, leg.call_id, leg.operator or "")
+            else:
+                c._external_answered(leg.channel_id, leg.call_id)
 
     def _adopt_caller(self, ch: Any, state: dict[str, Any], bridge_id: str | None,
                       legs: dict[str, dict[str, Any]], answered_at: float | None) -> None:
