@@ -112,6 +112,14 @@ async def hang_up_connected(c: Center, call: str, operator: str, states: Operato
     assert "ended" in await c.events(call)
 
 
+def drop_ami(c: Center) -> None:
+    """pbxsim closes every AMI session (the monitor reconnects after its reconnect timeout)."""
+    ami = c.pbx._ami  # pbxsim's AMI server: no public handle, its sessions are what we cut
+    assert ami is not None and ami.sessions
+    for session in list(ami.sessions):
+        session.close(abort=True)
+
+
 def talkers(c: Center, call: str) -> list[str]:
     """Channel ids in the call's mixing bridge in pbxsim."""
     bridge = c.pbx.world.bridges.bridges.get(f"switchboard-call-{call}")
@@ -151,7 +159,7 @@ def test_restart_adopts_waiting_callers_in_order_and_a_connected_call(tmp_path: 
                 assert c.controller.calls[call].enqueued_at == before[call]["enqueued_at"]
             assert c.operator("anna") == "paused" and c.operator("dmitry") == "ready"
             assert c.controller.calls[talking].operator == "john"
-            assert c.operator("john") != "ready"  # busy with the adopted call
+            assert c.operator("john") == "on_call"  # busy with the adopted call
             after = await calls_rows(c)
             assert len(after) == WAITING + 1 and {row["id"] for row in after} == set(before)
             for row in after:
@@ -246,3 +254,77 @@ def test_ari_websocket_drop_resyncs_and_loses_no_call(tmp_path: Path) -> None:
             assert await c.leftovers() == {"channels": [], "bridges": [], "calls": [], "legs": []}
 
     run(scenario(), timeout=40)
+
+
+def test_ami_drop_resyncs_phone_registrations(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with center(tmp_path) as c:
+            ami = c.sb.ami
+            assert ami is not None
+            await c.phone("1001", answer_after=0.2)  # anna's phone is up, john's is not
+            await c.phone("1002", registered=False, answer_after=0.2)
+            await c.until(lambda: ami.book.status("1001").available and not ami.book.status("1002").available,
+                          message="registrations seen")
+            c.controller.login("anna", ready=True)
+            c.controller.login("john", ready=True)
+
+            drop_ami(c)
+            await c.until(lambda: ami.disconnects >= 1, message="monitor noticed the drop")
+            await c.phone("1001", registered=False)  # unseen: AMI is down
+            await c.phone("1002", registered=True)
+            assert ami.logins == 1 and ami.book.status("1001").available  # still the old picture
+            await c.until(lambda: ami.logins >= 2 and not ami.book.status("1001").available
+                          and ami.book.status("1002").available, timeout=10, message="re-sync after login")
+
+            first = await c.call("+15551230001", press="1")  # john, registered meanwhile, takes it
+            await c.until_row(first, lambda r: r.get("operator") == "john", message="john answers")
+            assert [d["operator"] for kind, d in c.trace if kind == "originate"] == ["john"]
+            await c.phone("1001", registered=True)  # anna is back (seen live)
+            second = await c.call("+15551230002", press="1")
+            await c.until_row(second, lambda r: r.get("operator") == "anna", message="anna answers")
+            for call in (first, second):
+                await c.sim.hangup(call)
+                await c.until_row(call, lambda r: r.get("ended_at"), message="call ended")
+            await c.until(lambda: not c.controller.calls and not c.controller.legs, message="nothing kept")
+            assert await c.leftovers() == {"channels": [], "bridges": [], "calls": [], "legs": []}
+
+    run(scenario(), timeout=30)
+
+
+def test_calls_lost_while_the_server_was_down_are_closed_in_the_store(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with center(tmp_path) as c:
+            await c.phone("1001", answer_after=0.2)
+            c.controller.login("anna", ready=True)
+            talked = await connected_call(c, "+15551230001", "anna")
+            operator_leg = c.controller.calls[talked].operator_channel
+            left = await c.call("+15551230002", press="1")
+            kept = await c.call("+15551230003", press="1")
+            await c.until(lambda: sorted(c.controller.engine.waiting("sales")) == sorted([left, kept]),
+                          message="two callers waiting")
+
+            await c.stop_server()
+            await c.sim.hangup(talked)  # while nobody watches: anna is left alone in the bridge
+            await c.sim.hangup(left)
+            await c.until(lambda: talked not in c.pbx.world.channels and left not in c.pbx.world.channels,
+                          message="both gone")
+            await c.start_server()
+
+            row = await c.row(talked)
+            assert row["ended_at"] and row["state"] == "ended" and row["outcome"] == "completed"
+            row = await c.row(left)
+            assert row["ended_at"] and row["state"] == "ended" and row["outcome"] == "abandoned"
+            for call in (talked, left):
+                assert "lost_while_down" in await c.events(call)
+            # anna's half of the lost call is hung up and its bridge goes; she takes the caller still there
+            await c.until(lambda: operator_leg not in c.pbx.world.channels, message="anna's old leg hung up")
+            await c.until(lambda: f"switchboard-call-{talked}" not in c.pbx.world.bridges.bridges,
+                          message="the lost call's bridge destroyed")
+            await c.until_row(kept, lambda r: r.get("operator") == "anna", message="anna takes the last caller")
+            await c.sim.hangup(kept)
+            await c.until_row(kept, lambda r: r.get("ended_at"), message="last call ended")
+            await c.until(lambda: not c.controller.calls and not c.controller.legs, message="nothing kept")
+            assert await c.leftovers() == {"channels": [], "bridges": [], "calls": [], "legs": []}
+            assert len(await calls_rows(c)) == 3
+
+    run(scenario(), timeout=30)

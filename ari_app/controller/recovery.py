@@ -13,7 +13,9 @@ stream before that connection's events, does it all:
    call bridge becomes a connected call (its operator is held off new calls until it
    ends); a waiting caller re-enters the engine with its original enqueue time, so it
    keeps its place; a caller without state (its StasisStart was missed) is handled as
-   new; operator legs still ringing are hung up (the call is offered again at once).
+   new; operator legs still ringing are hung up (the call is offered again at once),
+   and so are legs no adopted call claims; the mixing bridge of a call that ended
+   while we were away is destroyed.
 3. On the first connect only: operators get back the state the store last logged,
    callbacks keep their place, and calls the store thinks live but Asterisk no longer
    has are closed in the store (nothing stays "waiting" forever).
@@ -95,6 +97,9 @@ class Recovery:
         for channel_id, leg in legs.items():  # legs no adopted call claimed: stop them
             if channel_id not in c.legs:
                 c.spawn(c.actions.hangup(channel_id, ANSWERED_ELSEWHERE), "stray-leg")
+        for bridge in bridges:  # the mixing bridge of a call that ended while we were away
+            if bridge.id.startswith(CALL_BRIDGE_PREFIX) and bridge.id[len(CALL_BRIDGE_PREFIX):] not in c.calls:
+                c.spawn(c.actions.destroy_bridge(bridge.id), "stray-bridge")
         if first:
             await self._restore_callbacks()
             await self._close_lost_calls(set(present))
