@@ -134,8 +134,11 @@ class Actions:
         self._bridges_made.add(bridge_id)
         self.holding_members.setdefault(bridge_id, set()).update(channels)
 
-    async def play(self, channel_id: str, media: Sequence[str], language: str) -> str | None:
-        playback_id = new_id("sbp")
+    async def play(self, channel_id: str, media: Sequence[str], language: str, *,
+                   playback_id: str | None = None) -> str | None:
+        """Start a playback (``playback_id``: one the caller registered beforehand); its id,
+        or None if it could not start."""
+        playback_id = playback_id or new_id("sbp")
         done = await self.quiet(f"play on {channel_id}",
                                 self.ari.play(channel_id, media, lang=language, playback_id=playback_id))
         return playback_id if done is not None else None

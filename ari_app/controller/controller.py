@@ -309,6 +309,10 @@ class CallController:
         if call.phase is Phase.CONNECTING:
             call.phase = Phase.CONNECTED
         self.journal.event(call.call_id, "bridged", bridge=bridge)
+        await self._record(call, bridge)
+
+    async def _record(self, call: LiveCall, bridge: str) -> None:
+        """Record the conversation in ``bridge`` when the call's queue says so."""
         queue = self.config.queues.get(call.queue)
         if queue is not None and queue.recording:
             name = f"switchboard-{call.call_id}"
@@ -316,6 +320,14 @@ class CallController:
                 call.recording = name
                 self.journal.update(call.call_id, recording=name)
                 self.journal.event(call.call_id, "recording_started", name=name)
+
+    async def _customer_answered(self, call: LiveCall, channel_id: str) -> None:
+        """Callback: the customer joins the operator's bridge (recorded like any call)."""
+        bridge = call.bridge_id
+        if bridge is None or not await self.actions.add_to_bridge(bridge, channel_id):
+            return  # hung up meanwhile: its StasisEnd ends the call
+        self.journal.event(call.call_id, "bridged", bridge=bridge)
+        await self._record(call, bridge)
 
     async def _call_customer_back(self, call: LiveCall) -> None:
         """Callback: the operator answered first; now dial the customer through the trunk."""
@@ -352,18 +364,31 @@ class CallController:
                            ewt=None if d.ewt is None else round(d.ewt, 1))
         self._locked(call, self._play(call, media), "announce")
 
-    async def _play(self, call: LiveCall, media: tuple[str, ...], then: str | None = None) -> None:
+    async def _play(self, call: LiveCall, media: tuple[str, ...], then: str | None = None, *,
+                    interrupt: bool = False) -> None:
+        """Play ``media`` to the caller with the ``lang`` prompts composed it for; ``then``
+        follows when it has finished. ``interrupt`` stops what is playing first (an
+        announcement must not hold up an apology or a confirmation)."""
         if call.caller_gone:
             return
-        playback = await self.actions.play(call.call_id, media, call.language)
-        if playback is None:
+        if interrupt and call.playback_id:
+            playing, call.playback_id = call.playback_id, None
+            self.playbacks.pop(playing, None)  # its PlaybackFinished is not ours to act on
+            await self.actions.stop_playback(playing)
+        # Known before the request: a playback that fails at once (a missing file) can
+        # report PlaybackFinished before the request's response arrives.
+        playback_id = new_id("sbp")
+        call.playback_id = playback_id
+        self.playbacks[playback_id] = call.call_id
+        call.announcement_pending = (then,) if then is not None else None
+        if await self.actions.play(call.call_id, media, prompts.play_language(call.language),
+                                   playback_id=playback_id) is None:
+            self.playbacks.pop(playback_id, None)
+            if call.playback_id == playback_id:
+                call.playback_id = None
+                call.announcement_pending = None
             if then is not None:
                 await self._after_playback(call, then)
-            return
-        call.playback_id = playback
-        self.playbacks[playback] = call.call_id
-        if then is not None:
-            call.announcement_pending = (then,)
 
     # --- overflow, leaving the queue ------------------------------------------------------------
     def _trunk(self, name: str | None) -> Any:
@@ -395,8 +420,8 @@ class CallController:
             self._leg_gone(leg)
             self.journal.event(call.call_id, f"{leg.role.value}_failed", number=leg.number, error=error.message)
             if leg.role is LegRole.TRANSFER:
-                self._locked(call, self._play(call, prompts.max_wait_apology(call.language), then="hangup"),
-                             "transfer-failed")
+                self._locked(call, self._play(call, prompts.max_wait_apology(call.language), then="hangup",
+                                              interrupt=True), "transfer-failed")
 
     def _cancel_overflow(self, call: LiveCall) -> None:
         for leg in list(call.legs.values()):
@@ -424,18 +449,20 @@ class CallController:
             leg = Leg(new_id("sbt"), LegRole.TRANSFER, call.call_id, number=d.number)
             call.legs[leg.channel_id] = leg
             self.legs[leg.channel_id] = leg
-            self._locked(call, self._play(call, prompts.transferring(lang)), "transfer-prompt")
+            self.journal.event(call.call_id, "transfer_dial", number=d.number)
+            self._locked(call, self._play(call, prompts.transferring(lang), interrupt=True), "transfer-prompt")
             self._locked(call, self._originate_external(call, leg, self._trunk(None)), "transfer")
         elif d.action is ExitAction.VOICEMAIL:
-            self._locked(call, self._play(call, prompts.voicemail_intro(lang), then="voicemail"), "voicemail")
+            self._locked(call, self._play(call, prompts.voicemail_intro(lang), then="voicemail", interrupt=True),
+                         "voicemail")
         elif d.action is ExitAction.CALLBACK and dialable(call.caller_number):
             self.journal.update(call.call_id, state="callback_requested")
             self.journal.event(call.call_id, "callback_requested", number=call.caller_number)
             self._locked(call, self._play(call, prompts.callback_confirm(call.caller_number, lang),
-                                          then="hangup"), "callback-confirm")
+                                          then="hangup", interrupt=True), "callback-confirm")
         else:
             apology = prompts.max_wait_apology(lang) if expired else prompts.nobody_on_shift(lang)
-            self._locked(call, self._play(call, apology, then="hangup"), "apology")
+            self._locked(call, self._play(call, apology, then="hangup", interrupt=True), "apology")
 
     async def _after_playback(self, call: LiveCall, then: str) -> None:
         if call.caller_gone:
@@ -458,27 +485,25 @@ class CallController:
         self.journal.update(call.call_id, state="callback")
         self.journal.event(call.call_id, "callback_requested", number=call.caller_number, keeps_place=True)
         self._emit("callback", call_id=call.call_id, number=call.caller_number)
-        playing = call.playback_id
-
-        async def confirm() -> None:
-            if playing:
-                await self.actions.stop_playback(playing)
-            await self._play(call, prompts.callback_confirm(call.caller_number, call.language), then="hangup")
-        self._locked(call, confirm(), "callback-confirm")
+        self._locked(call, self._play(call, prompts.callback_confirm(call.caller_number, call.language),
+                                      then="hangup", interrupt=True), "callback-confirm")
 
     # --- endings --------------------------------------------------------------------------------
     def _finished(self, d: Finished) -> None:
         call = self.calls.get(d.call_id)
         now = time.time()
-        columns: dict[str, Any] = {"outcome": d.outcome.value}
+        # the controller's own outcome wins: a callback whose customer never answered is
+        # "completed" for the engine (its operator answered), "callback_failed" for us
+        outcome = call.outcome if call is not None and call.outcome else d.outcome.value
+        columns: dict[str, Any] = {"outcome": outcome}
         if d.outcome is not Outcome.COMPLETED and d.outcome is not Outcome.OVERFLOWED:
             columns["wait_seconds"] = max(0.0, now - call.enqueued_at) if call else None
         if call is not None and call.caller_gone:
             columns["ended_at"] = now
             columns["state"] = "ended"
         self.journal.update(d.call_id, **{k: v for k, v in columns.items() if v is not None})
-        self.journal.event(d.call_id, "finished", outcome=d.outcome.value)
-        self._emit("finished", call_id=d.call_id, queue=d.queue, outcome=d.outcome.value)
+        self.journal.event(d.call_id, "finished", outcome=outcome)
+        self._emit("finished", call_id=d.call_id, queue=d.queue, outcome=outcome)
         if call is not None and call.phase in (Phase.SETUP, Phase.WAITING, Phase.CALLBACK) \
                 and d.outcome is Outcome.ABANDONED:
             self._drop(call)
@@ -511,6 +536,7 @@ class CallController:
         talk = max(0.0, now - call.answered_at) if call.answered_at else 0.0
         columns: dict[str, Any] = {"ended_at": now, "talk_seconds": talk, "state": "ended"}
         if outcome:
+            call.outcome = outcome
             columns["outcome"] = outcome
         self.journal.update(call.call_id, **columns)
         self.journal.event(call.call_id, "ended", why=why, talk=round(talk, 3))
@@ -668,7 +694,7 @@ class CallController:
             call.phase = Phase.CONNECTED
             call.answered_at = time.time()
             self.journal.update(call_id, answered_at=call.answered_at, state="connected")
-            self._locked(call, self.actions.add_to_bridge(call.bridge_id or "", channel_id), "callback-bridge")
+            self._locked(call, self._customer_answered(call, channel_id), "callback-bridge")
             return
         if leg.role is LegRole.OVERFLOW:
             if call.phase is not Phase.WAITING:
@@ -726,8 +752,8 @@ class CallController:
             self._end_connected(call, "customer did not answer", outcome="callback_failed")
         elif leg.role is LegRole.TRANSFER and call is not None and not call.caller_gone:
             self.journal.event(call.call_id, "transfer_not_answered", cause=cause)
-            self._locked(call, self._play(call, prompts.max_wait_apology(call.language), then="hangup"),
-                         "transfer-failed")
+            self._locked(call, self._play(call, prompts.max_wait_apology(call.language), then="hangup",
+                                          interrupt=True), "transfer-failed")
 
     async def channel_dtmf_received(self, event: ev.ChannelDtmfReceived) -> None:
         call = self.calls.get(event.channel.id)

@@ -118,6 +118,7 @@ class LiveCall:
     playback_id: str | None = None
     announcement_pending: tuple[str, ...] | None = None
     callback_number: str | None = None
+    outcome: str | None = None  # the controller's outcome where the engine's is wrong (callback_failed)
     answered_at: float | None = None
     caller_gone: bool = False
     contact_name: str | None = None  # the store's name of the IVR's contact, for the screen pop
