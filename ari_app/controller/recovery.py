@@ -16,9 +16,10 @@ stream before that connection's events, does it all:
    new; operator legs still ringing are hung up (the call is offered again at once),
    and so are legs no adopted call claims; the mixing bridge of a call that ended
    while we were away is destroyed.
-3. On the first connect only: operators get back the state the store last logged,
-   callbacks keep their place, and calls the store thinks live but Asterisk no longer
-   has are closed in the store (nothing stays "waiting" forever).
+3. On the first resync only (a connect whose snapshot failed does not count):
+   operators get back the state the store last logged, callbacks keep their place,
+   and calls the store thinks live but Asterisk no longer has are closed in the store
+   (nothing stays "waiting" forever).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class Recovery:
 
     async def __call__(self, *_: Any) -> None:
         self.connects += 1
-        first = self.connects == 1
+        first = self.resyncs == 0  # the first resync that could read Asterisk
         c = self.controller
         known_legs = dict(c.legs)
         await self._settle(known_legs)
