@@ -59,7 +59,8 @@ class Switchboard:
         engine = Engine(self.config, clock=time.time)
         self.ari = AriClient(s.ari.url, s.ari.user, s.ari.password, s.ari.app, **self.ari_options)
         actions = Actions(self.ari, s.ari.app)
-        self.controller = CallController(actions, engine, self.config, Journal(self.store), trace=self.trace)
+        self.controller = CallController(actions, engine, self.config, Journal(self.store), trace=self.trace,
+                                         phone_available=self._phone_available)
         self.controller.register(self.ari)
         self.recovery = Recovery(self.controller, s.ari.app)
         self.ari.on_connect(self.recovery)
@@ -72,6 +73,13 @@ class Switchboard:
             self.ami = AmiMonitor(self.config, host=s.ami.host, port=s.ami.port, username=s.ami.user,
                                   secret=s.ami.secret, on_operator=self._operator_availability)
             await self.ami.start()
+
+    def _phone_available(self, login: str) -> bool | None:
+        """What AMI last said about the operator's phone; None without AMI."""
+        op = self.config.operators.get(login)
+        if self.ami is None or op is None or not self.ami.synced.is_set():
+            return None
+        return self.ami.book.status(op.extension).available
 
     def _operator_availability(self, availability: OperatorAvailability) -> None:
         if self.controller is not None:

@@ -33,3 +33,23 @@ def test_answered_call_is_bridged_recorded_logged_and_the_operator_wraps_up(tmp_
             assert await c.leftovers() == {"channels": [], "bridges": [], "calls": [], "legs": []}
 
     run(scenario(), timeout=40)
+
+
+def test_a_phone_that_failed_once_is_tried_again_after_the_recheck(tmp_path: Path) -> None:
+    """AMI reports only changes: without the recheck, one failed originate would keep a
+    phone that is (again) registered away from calls for good."""
+    async def scenario() -> None:
+        async with center(tmp_path, ami=False) as c:
+            c.controller.PHONE_RECHECK = 0.3
+            await c.phone("1002", registered=False)
+            await c.phone("1001")
+            c.controller.login("anna")  # paused, but on shift: the caller may wait
+            c.controller.login("john", ready=True)
+            first = await c.call("+15551230001", press="1")
+            await c.until_row(first, lambda r: r.get("offered_at"), message="john's phone was tried")
+            await c.until(lambda: c.controller.engine.position(first) == 1, message="the caller waits on")
+            await c.phone("1002", registered=True, answer_after=0.2)
+            await c.until_row(first, lambda r: r.get("operator") == "john", timeout=10,
+                              message="john is offered the call again after the recheck")
+
+    run(scenario(), timeout=40)

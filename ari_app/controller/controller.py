@@ -48,9 +48,14 @@ def dialable(number: str) -> bool:
 class CallController:
     """Owns the live calls of one Asterisk through its ARI client."""
 
+    PHONE_RECHECK = 15.0  # seconds after an unreachable phone before it is tried again
+
     def __init__(self, actions: Actions, engine: Engine, config: Config, journal: Journal, *,
-                 trace: Trace | None = None) -> None:
+                 trace: Trace | None = None, phone_available: Callable[[str], bool | None] | None = None) -> None:
+        """``phone_available(login)``: the AMI monitor's view of the operator's phone
+        (None: unknown), asked before an unreachable phone is tried again."""
         self.actions = actions
+        self.phone_available = phone_available
         self.engine = engine
         self.config = config
         self.journal = journal
@@ -238,6 +243,20 @@ class CallController:
                            error=error.message)
         # 500 "Allocation failed" = the phone is not registered: not the operator's miss.
         self.apply(self.engine.offer_not_answered(call.call_id, leg.operator or "", failed=True))
+        self._recheck_phone_later(leg.operator or "")
+
+    def _recheck_phone_later(self, login: str) -> None:
+        """The engine now treats the phone as unregistered. AMI reports only changes, so
+        a phone it still sees registered (a transient failure) would never be offered a
+        call again: look again after ``PHONE_RECHECK`` seconds."""
+        if self._closed or login not in self.config.operators:
+            return
+
+        def recheck() -> None:
+            available = self.phone_available(login) if self.phone_available else None
+            if available is not False and not self._closed:
+                self.apply(self.engine.phone_registered(login, True))
+        asyncio.get_running_loop().call_later(self.PHONE_RECHECK, recheck)
 
     async def _later_not_answered(self, call_id: str, login: str, *, failed: bool) -> None:
         if login in self.config.operators:
