@@ -4,7 +4,6 @@ refused, SIGTERM stops it cleanly."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import signal
@@ -14,7 +13,7 @@ import sys
 import threading
 from pathlib import Path
 
-from center_support import CENTER, ETC, free_port
+from center_support import CENTER, ETC, free_port, until_async
 import httpx
 
 from ari_app.config.server import load_server_settings
@@ -134,12 +133,3 @@ async def column(database: Path, call_id: str, name: str, value: str) -> bool:
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
         row = db.execute(f"SELECT {name} FROM calls WHERE id = ?", [call_id]).fetchone()
     return row is not None and row[0] == value
-
-
-async def until_async(check, timeout: float, message: str) -> None:  # type: ignore[no-untyped-def]
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await check():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {message}")
-        await asyncio.sleep(0.05)
