@@ -1,4 +1,4 @@
-"""Switchboard's own ARI client: typed REST over httpx, an event stream over websockets
+"""Switchboard's own ARI client: typed REST over aiohttp, an event stream over websockets
 with reconnect, and an in-order dispatcher (see ``client.AriClient``).
 
 Own code rather than ari-py (its PyPI release does not import on Python 3) or the
