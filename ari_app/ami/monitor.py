@@ -33,6 +33,7 @@ from panoramisk import Manager
 
 from ari_app.ami.availability import OperatorAvailability, PhoneBook, device_extension
 from ari_app.config.model import Config
+from ari_app.tasks import TaskSet
 
 _log = logging.getLogger("switchboard.ami")
 
@@ -84,7 +85,7 @@ class AmiMonitor:
         self.disconnects = 0
         self.watchdog_drops = 0
         self.synced = asyncio.Event()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet(_log, "AMI task")
         self._watchdog: asyncio.Task[None] | None = None
         self._connected_at: float | None = None
 
@@ -108,9 +109,8 @@ class AmiMonitor:
     async def close(self) -> None:
         if self._watchdog is not None:
             self._watchdog.cancel()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, *(t for t in (self._watchdog,) if t), return_exceptions=True)
+            await asyncio.gather(self._watchdog, return_exceptions=True)
+        await self._tasks.cancel()
         if self.manager is not None:
             self.manager.closing = True
             self.manager.close()
@@ -123,14 +123,7 @@ class AmiMonitor:
         await self.close()
 
     def _spawn(self, coro: Any, name: str) -> None:
-        task = asyncio.create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            _log.error("AMI task %s failed", task.get_name(), exc_info=task.exception())
+        self._tasks.spawn(coro, name)
 
     # -- panoramisk hooks (sync: called with call_soon) -----------------------------------
     def _connected(self, manager: Manager) -> None:

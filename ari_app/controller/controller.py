@@ -28,6 +28,7 @@ from ari_app.controller.journal import Journal
 from ari_app.controller.model import LEG_VAR, ROUTE_VAR, STATE_VAR, Leg, LegRole, LiveCall, Phase, Route
 from ari_app.core.acd import (Announce, AutoPause, CancelOffer, Connect, Decision, Engine, EngineError, Expire,
                               Finished, NobodyOnShift, Offer, OperatorState, OperatorStatus, Outcome, Overflow)
+from ari_app.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ class CallController:
         self.listeners: list[Listener] = []
         self.adopted_operators: dict[str, str] = {}  # login -> call id, calls adopted after a restart
         self._starting: dict[str, bool] = {}  # inbound channel in setup, not yet in ``calls`` -> hung up?
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet(log, "controller task")
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._closed = False
@@ -83,30 +84,19 @@ class CallController:
         client.on("RecordingFinished", self.recording_finished)
         client.on("BridgeDestroyed", self.bridge_destroyed)
 
-    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
-        task = asyncio.create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("task %s failed", task.get_name(), exc_info=task.exception())
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        return self._tasks.spawn(coro, name)
 
     async def idle(self, timeout: float = 10.0) -> None:
         """Wait until no action task is running (tests, shutdown)."""
-        deadline = time.monotonic() + timeout
-        while self._tasks and time.monotonic() < deadline:
-            await asyncio.wait(set(self._tasks), timeout=deadline - time.monotonic())
+        await self._tasks.wait(timeout)
 
     async def close(self) -> None:
         """Stop timers and tasks. Calls stay up in Asterisk: a restarted server adopts them."""
         self._closed = True
         if self._timer is not None:
             self._timer.cancel()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel()
 
     def _emit(self, kind: str, **data: Any) -> None:
         for listener in list(self.listeners):
@@ -124,7 +114,6 @@ class CallController:
         self.apply(self.engine.login(login, ready=ready))
 
     def ready(self, login: str) -> None:
-        self._trace("operator_free", login=login)
         self.apply(self.engine.ready(login))
 
     def pause(self, login: str, reason: str = "break") -> None:
@@ -632,9 +621,7 @@ class CallController:
         call = LiveCall(channel.id, number, name, queue_name, language, route)
         self.calls[call.call_id] = call
         call.caller_gone = self._starting.pop(channel.id, False)  # its StasisEnd came already
-        screen_pop = asyncio.create_task(self._screen_pop(call), name=f"screen-pop-{call.call_id}")
-        self._tasks.add(screen_pop)
-        screen_pop.add_done_callback(self._task_done)
+        screen_pop = self.spawn(self._screen_pop(call), f"screen-pop-{call.call_id}")
         async with call.lock:
             if channel.state != "Up":
                 await self.actions.answer(channel.id)
