@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from ari_app.config.model import Config, ExitAction, Strategy
+from ari_app.config.model import Config, Strategy
 from ari_app.core.acd.decisions import (
     Announce,
     AutoPause,
