@@ -1,0 +1,1 @@
+"""The console's screens: login, main, and the modal pickers (pause, transfer, help)."""

@@ -1,0 +1,206 @@
+"""MainScreen: state bar, queue board, call panel, script, notes, disposition picker, log.
+
+The screen is a view: the app owns the model, the gateway client and the phone, and
+calls :meth:`MainScreen.show` with the parts that changed, so only those redraw. The
+screen's keys (all in the footer) call back into the app's operator actions.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList, RichLog, Static, TextArea
+from textual.widgets.option_list import Option
+
+from tui.model import fmt_clock
+from tui.screens.modals import HelpScreen, PauseScreen, TransferScreen
+from tui.widgets.panels import CallPanel, QueueBoard, ScriptPanel, StateBar
+
+if TYPE_CHECKING:
+    from tui.app import ConsoleApp
+
+DTMF = Binding.Group("DTMF", compact=True)
+DTMF_KEYS = [*"0123456789", "asterisk", "number_sign"]
+
+
+class MainScreen(Screen):
+    """The operator's one working screen."""
+
+    AUTO_FOCUS = ""  # nothing focused: every key reaches the bindings
+
+    BINDINGS = [
+        Binding("r", "ready", "Ready"),
+        Binding("p", "pause", "Pause"),
+        Binding("a", "answer", "Answer"),
+        Binding("h", "hangup", "Hang up"),
+        Binding("t", "transfer", "Transfer"),
+        Binding("escape", "back", "Back"),
+        Binding("k", "hold", "Hold"),
+        Binding("m", "mute", "Mute"),
+        Binding("n", "notes", "Notes"),
+        Binding("d", "disposition", "Disposition"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        *[Binding(key, f"dtmf('{'*' if key == 'asterisk' else '#' if key == 'number_sign' else key}')",
+                  "DTMF", group=DTMF,
+                  key_display={"asterisk": "*", "number_sign": "#"}.get(key, key))
+          for key in DTMF_KEYS],
+    ]
+
+    @property
+    def console(self) -> ConsoleApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="banner")
+        yield StateBar(id="statebar")
+        with Horizontal(id="body"):
+            with Vertical(id="left"):
+                yield QueueBoard(id="queues")
+                yield CallPanel(id="call")
+                yield ScriptPanel(id="script")
+            with Vertical(id="right"):
+                yield TextArea(id="notes", soft_wrap=True)
+                yield OptionList(id="disposition")
+                yield RichLog(id="log", wrap=True, markup=False, max_lines=500)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#queues").border_title = "Queues"
+        self.query_one("#call").border_title = "Call"
+        self.query_one("#script").border_title = "Script"
+        self.query_one("#notes").border_title = "Notes (n)"
+        self.query_one("#disposition").border_title = "Disposition (d)"
+        self.query_one("#log").border_title = "Events"
+        self.query_one("#log", RichLog).can_focus = False
+        self.show({"hello", "state", "queues", "call", "link"})
+        self.set_interval(1.0, self.tick)
+
+    # Redrawing
+
+    def show(self, parts: set[str]) -> None:
+        """Redraw the parts of the screen that changed."""
+        app, model = self.console, self.console.model
+        now = app.clock()
+        if parts & {"hello", "state", "phone", "link"}:
+            self.query_one(StateBar).show(model, now, app.phone_status, app.link_status)
+        if "link" in parts:
+            banner = self.query_one("#banner", Static)
+            banner.update(app.banner)
+            banner.display = bool(app.banner)
+        if "queues" in parts:
+            self.query_one(QueueBoard).show(model.queues)
+        if "call" in parts:
+            panel = self.query_one(CallPanel)
+            panel.show(model)
+            panel.tick(model, now)
+            self.query_one(ScriptPanel).show(model)
+            self._load_notes()
+        if "hello" in parts and model.hello is not None:
+            picker = self.query_one("#disposition", OptionList)
+            picker.clear_options()
+            picker.add_options([Option(code, id=code) for code in model.hello.dispositions])
+        if parts & {"state", "call"}:
+            self.query_one("#disposition").set_class(model.state.status == "wrapup", "-wanted")
+
+    def tick(self) -> None:
+        """Once a second: time in state and talk timer (nothing else redraws)."""
+        app, model = self.console, self.console.model
+        now = app.clock()
+        self.query_one(StateBar).show(model, now, app.phone_status, app.link_status)
+        self.query_one(CallPanel).tick(model, now)
+
+    def log_line(self, text: str, style: str = "") -> None:
+        """Append a timestamped line to the event log."""
+        line = Text(fmt_clock(self.console.clock()) + " ", "dim")
+        line.append(text, style)
+        self.query_one("#log", RichLog).write(line)
+
+    # Notes
+
+    def _load_notes(self) -> None:
+        """Show the notes of the call being worked on (kept in the model, never dropped)."""
+        call_id = self.console.model.call_id
+        area = self.query_one("#notes", TextArea)
+        text = self.console.model.notes.get(call_id or "", "")
+        if area.text != text and self.console.notes_call != call_id:
+            area.load_text(text)
+        self.console.notes_call = call_id
+
+    @on(TextArea.Changed, "#notes")
+    def notes_changed(self, event: TextArea.Changed) -> None:
+        """Typed notes: kept locally at once, sent to the server debounced."""
+        self.console.notes_typed(event.text_area.text)
+
+    @on(OptionList.OptionSelected, "#disposition")
+    def disposition_picked(self, event: OptionList.OptionSelected) -> None:
+        """Enter on a disposition saves it with the notes."""
+        self.console.save_disposition(event.option.id or "")
+
+    # Keys
+
+    def action_ready(self) -> None:
+        """Ready for calls."""
+        self.console.ready()
+
+    def action_pause(self) -> None:
+        """Pause with a reason."""
+        reasons = self.console.model.hello.pause_reasons if self.console.model.hello else ()
+        self.app.push_screen(PauseScreen(reasons or ("break",)), self.console.pause)
+
+    def action_answer(self) -> None:
+        """Answer the ringing call."""
+        self.console.answer()
+
+    def action_hangup(self) -> None:
+        """Hang up."""
+        self.console.hangup()
+
+    def action_transfer(self) -> None:
+        """Transfer, or complete a warm transfer under way."""
+        if self.console.model.consulting:
+            self.console.transfer_complete()
+        elif self.console.model.in_call:
+            self.app.push_screen(TransferScreen(), self.console.transfer)
+        else:
+            self.log_line("No call to transfer.", "yellow")
+
+    def action_back(self) -> None:
+        """Leave the notes or picker; else end a warm consult and return to the caller."""
+        if self.focused is not None:
+            self.set_focus(None)
+        elif self.console.model.consulting:
+            self.console.transfer_cancel()
+
+    def action_hold(self) -> None:
+        """Hold or unhold."""
+        self.console.hold()
+
+    def action_mute(self) -> None:
+        """Mute or unmute."""
+        self.console.mute()
+
+    def action_dtmf(self, digit: str) -> None:
+        """Send a DTMF digit."""
+        self.console.dtmf(digit)
+
+    def action_notes(self) -> None:
+        """Write notes."""
+        self.query_one("#notes", TextArea).focus()
+
+    def action_disposition(self) -> None:
+        """Pick a disposition."""
+        picker = self.query_one("#disposition", OptionList)
+        picker.focus()
+        if picker.highlighted is None and picker.option_count:
+            picker.highlighted = 0
+
+    def action_help(self) -> None:
+        """Show the keys."""
+        self.app.push_screen(HelpScreen())
+
