@@ -24,6 +24,7 @@ T = TypeVar("T")
 
 HOLDING_PREFIX = "switchboard-queue-"
 CALL_BRIDGE_PREFIX = "switchboard-call-"
+CALL_HOLD_PREFIX = "switchboard-hold-"  # one call's caller on hold during an operator's transfer
 ANSWERED_ELSEWHERE = 26  # Q.850 "non-selected user clearing": the ring stops quietly
 NORMAL_CLEARING = 16
 
@@ -34,6 +35,10 @@ def holding_bridge_id(queue: str) -> str:
 
 def call_bridge_id(call_id: str) -> str:
     return CALL_BRIDGE_PREFIX + call_id
+
+
+def call_hold_bridge_id(call_id: str) -> str:
+    return CALL_HOLD_PREFIX + call_id
 
 
 def new_id(prefix: str) -> str:
@@ -179,6 +184,19 @@ class Actions:
                 await self.destroy_bridge(bridge)  # a half-made bridge must not stay behind
                 return None
         return bridge
+
+    async def park(self, bridge_id: str, channel_id: str, music_class: str) -> bool:
+        """A holding bridge of its own for one channel, with music: the channel moves
+        there from its current bridge in one ``addChannel`` (as Asterisk allows)."""
+        if await self.quiet(f"create {bridge_id}", self.ari.create_bridge("holding", bridge_id=bridge_id,
+                                                                          name=bridge_id)) is None:
+            return False
+        if not await self.ok(f"add {channel_id} to {bridge_id}",
+                             self.ari.add_channel(bridge_id, channel_id, role="participant")):
+            await self.destroy_bridge(bridge_id)
+            return False
+        await self.quiet(f"music on {bridge_id}", self.ari.start_bridge_moh(bridge_id, music_class))
+        return True
 
     async def add_to_bridge(self, bridge_id: str, channel_id: str) -> bool:
         return await self.ok(f"add {channel_id} to {bridge_id}", self.ari.add_channel(bridge_id, channel_id))

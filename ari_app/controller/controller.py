@@ -30,6 +30,7 @@ from ari_app.core.acd import (Announce, AutoPause, CancelOffer, Connect, Decisio
                               Finished, NobodyOnShift, Offer, OperatorState, OperatorStatus, Outcome, Overflow)
 from ari_app.controller.caller_side import CallerSide, dialable
 from ari_app.controller.features import FeatureCodes
+from ari_app.controller.transfers import Transfers
 from ari_app.tasks import TaskSet
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ _REJECTED = {17, 21}  # busy, call rejected
 _FAILED = {1, 3, 20, 27, 34, 38, 41, 42, 58}  # unreachable: not the operator's fault
 
 
-class CallController(CallerSide, FeatureCodes):
+class CallController(CallerSide, FeatureCodes, Transfers):
     """Owns the live calls of one Asterisk through its ARI client."""
 
     PHONE_RECHECK = 15.0  # seconds after an unreachable phone before it is tried again
@@ -287,6 +288,7 @@ class CallController(CallerSide, FeatureCodes):
                             wait_seconds=max(0.0, d.waited), state="connected")
         self.journal.event(call.call_id, "answered", operator=d.operator, waited=round(d.waited, 3))
         self._emit("connected", call_id=call.call_id, operator=d.operator, queue=d.queue)
+        self._call_state(call, d.operator, "connected")
         self._cancel_overflow(call)
         if was_callback:
             self._locked(call, self._call_customer_back(call), "callback-customer")
@@ -408,6 +410,8 @@ class CallController(CallerSide, FeatureCodes):
             columns["outcome"] = outcome
         self.journal.update(call.call_id, **columns)
         self.journal.event(call.call_id, "ended", why=why, talk=round(talk, 3))
+        if call.operator is not None:
+            self._call_state(call, call.operator, "ended")
         if call.operator is not None and self.adopted_operators.get(call.operator) == call.call_id:
             self.adopted_operators.pop(call.operator, None)
             self.apply(self.engine.ready(call.operator))
@@ -430,11 +434,11 @@ class CallController(CallerSide, FeatureCodes):
             channels.append(call.call_id)
         for leg in call.legs.values():
             leg.gone = True
-        bridge = call.bridge_id
+        bridges = [b for b in (call.bridge_id, call.hold_bridge) if b]
 
         async def clean() -> None:
             await asyncio.gather(*(self.actions.hangup(ch) for ch in channels))
-            if bridge:
+            for bridge in bridges:
                 await self.actions.destroy_bridge(bridge)
         self.spawn(clean(), "hang-up-all")
 
@@ -463,6 +467,8 @@ class CallController(CallerSide, FeatureCodes):
             self._offer_answered(channel.id, args[1], args[2])
         elif kind in ("overflow", "transfer", "customer") and len(args) >= 2:
             self._external_answered(channel.id, args[1])
+        elif kind == "target" and len(args) >= 2:
+            self._target_answered(channel.id, args[1])
         elif kind == "operator":
             self.spawn(self._feature_code(channel, args[1] if len(args) > 1 else ""), "feature-code")
         else:
@@ -599,6 +605,13 @@ class CallController(CallerSide, FeatureCodes):
         was_gone = leg.gone
         self._leg_gone(leg)
         call = self.calls.get(leg.call_id)
+        if leg.role is LegRole.TARGET:
+            self._transfer_leg_ended(call, leg, cause, was_gone)
+            return
+        if call is not None and call.transfer is not None and leg.channel_id == call.operator_channel \
+                and not was_gone:
+            self._operator_left_transfer(call)  # the transfer goes on without the operator
+            return
         if leg.answered:
             if call is not None and not was_gone and call.phase in (Phase.CONNECTING, Phase.CONNECTED):
                 if leg.role is LegRole.OFFER and call.operator_channel != leg.channel_id:

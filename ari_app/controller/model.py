@@ -37,6 +37,7 @@ class LegRole(str, enum.Enum):
     OVERFLOW = "overflow"  # a backup number through the trunk
     CUSTOMER = "customer"  # the customer leg of a callback
     TRANSFER = "transfer"  # max-wait transfer target
+    TARGET = "target"  # an operator's transfer target (a number or another operator's phone)
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,18 @@ class Leg:
 
 
 @dataclass
+class Transfer:
+    """An operator's transfer under way (see ``transfers``). ``state``: ``ringing`` until
+    the target answers, then ``talking`` (warm: the operator consults the target)."""
+
+    mode: str  # "warm" or "cold"
+    operator: str  # who asked for it
+    target: str  # as the operator gave it
+    leg: Leg
+    state: str = "ringing"
+
+
+@dataclass
 class LiveCall:
     """One inbound (or callback) call while the server handles it."""
 
@@ -123,6 +136,8 @@ class LiveCall:
     caller_gone: bool = False
     contact_name: str | None = None  # the store's name of the IVR's contact, for the screen pop
     history: tuple[Any, ...] = ()  # the caller's earlier calls (store ``PastCall``s), newest first
+    transfer: Transfer | None = None  # an operator's transfer under way
+    hold_bridge: str | None = None  # the call's own holding bridge while a transfer keeps the caller on hold
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     def offer_legs(self) -> list[Leg]:
