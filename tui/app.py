@@ -55,7 +55,8 @@ class ConsoleApp(App):
     def __init__(self, gateway_url: str, *, operator: str = "", password: str | None = None,
                  phone_factory: PhoneFactory | None = None,
                  clock: Callable[[], float] = time.time,
-                 reconnect_delay: Callable[[int], float] | None = None) -> None:
+                 reconnect_delay: Callable[[int], float] | None = None,
+                 notices: list[str] | None = None) -> None:
         super().__init__()
         self.gateway_url = gateway_url
         self.operator = operator
@@ -75,6 +76,7 @@ class ConsoleApp(App):
         self.notes_call: str | None = None
         self._notes_timer: Timer | None = None
         self.main: MainScreen | None = None
+        self._notices = list(notices or [])
 
     # Session
 
@@ -112,6 +114,8 @@ class ConsoleApp(App):
         self.main = MainScreen()
         await self.switch_screen(self.main)
         self.main.log_line(f"Logged in as {hello.name or operator} (extension {hello.extension}).")
+        for notice in self._notices:
+            self.main.log_line(notice, "yellow")
         self._start_phone(hello)
         client.start()
 
