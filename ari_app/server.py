@@ -28,6 +28,7 @@ from ari_app.controller.controller import CallController, Trace
 from ari_app.controller.journal import Journal
 from ari_app.controller.recovery import Recovery
 from ari_app.core.acd import Engine
+from ari_app.gateway.server import GatewayServer
 from ari_app.store import Store
 from ari_app.store.directory import StoreDirectory
 
@@ -35,7 +36,8 @@ log = logging.getLogger(__name__)
 
 
 class Switchboard:
-    """One server: the store, the ARI client and controller, the AMI monitor, FastAGI."""
+    """One server: the store, the ARI client and controller, the AMI monitor, FastAGI,
+    the operator gateway (``gateway.port`` is the bound port, also with ``port: 0``)."""
 
     def __init__(self, settings: ServerSettings, config: Config, *, trace: Trace | None = None,
                  ami: bool = True, agi: bool = True, ari_options: dict[str, Any] | None = None) -> None:
@@ -51,6 +53,7 @@ class Switchboard:
         self.recovery: Recovery | None = None
         self.ami: AmiMonitor | None = None
         self.agi: AgiServer | None = None
+        self.gateway: GatewayServer | None = None
 
     async def start(self) -> None:
         s = self.settings
@@ -68,6 +71,10 @@ class Switchboard:
             ivr = Ivr(self.config, StoreDirectory(self.store))
             self.agi = AgiServer(ivr.routes(), s.agi.host, s.agi.port)
             await self.agi.start()
+        if s.gateway.enabled:
+            self.gateway = GatewayServer(self.controller, self.store, self.config, s.gateway,
+                                         phone=self._phone_available)
+            await self.gateway.start()
         await self.ari.start()
         if self.use_ami:
             self.ami = AmiMonitor(self.config, host=s.ami.host, port=s.ami.port, username=s.ami.user,
@@ -92,6 +99,8 @@ class Switchboard:
             self.controller.apply_config(config)
 
     async def close(self) -> None:
+        if self.gateway is not None:
+            await self.gateway.close()
         if self.ami is not None:
             await self.ami.close()
         if self.agi is not None:
@@ -142,6 +151,7 @@ async def serve(settings: ServerSettings, holder: Any, *, watch_every: float = 2
                 pass
         out(f"switchboard serving: ARI {settings.ari.url} app {settings.ari.app}, AMI "
             f"{settings.ami.host}:{settings.ami.port}, FastAGI {settings.agi.host}:{settings.agi.port}, "
+            f"gateway {sb.gateway.url if sb.gateway else 'off'}, "
             f"store {settings.database}, config {holder.path}")
         while not stop.is_set():
             try:

@@ -269,7 +269,7 @@ async def measure_floor(ari: Any, samples: int) -> list[float]:
 async def serve_switchboard(args: argparse.Namespace) -> None:
     """Child role: the Switchboard server with a tracing controller, driven over stdin."""
     from ari_app.config.loader import load_config
-    from ari_app.config.server import AgiSettings, AmiSettings, AriSettings, ServerSettings
+    from ari_app.config.server import AgiSettings, AmiSettings, AriSettings, GatewaySettings, ServerSettings
     from ari_app.server import Switchboard
 
     work = Path(args.workdir)
@@ -279,7 +279,7 @@ async def serve_switchboard(args: argparse.Namespace) -> None:
         ari=AriSettings(url=args.ari_url, user=ARI_USER, password=ARI_PASSWORD, app=APP),
         ami=AmiSettings(host="127.0.0.1", port=args.ami_port, user=AMI_USER, secret=AMI_SECRET),
         agi=AgiSettings(host="127.0.0.1", port=args.agi_port or 4573),
-        database=work / "switchboard.sqlite3", config=config_path)
+        database=work / "switchboard.sqlite3", config=config_path, gateway=GatewaySettings(port=0))
     trace = LatencyTrace()
     commands = await stdin_reader()
     async with Switchboard(settings, config, trace=trace, agi=bool(args.agi_port)) as sb:

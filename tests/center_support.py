@@ -28,7 +28,7 @@ import aiohttp
 
 from ari_app.config.loader import load_config, load_config_text
 from ari_app.config.model import Config
-from ari_app.config.server import AgiSettings, AmiSettings, AriSettings, ServerSettings
+from ari_app.config.server import AgiSettings, AmiSettings, AriSettings, GatewaySettings, ServerSettings
 from ari_app.server import Switchboard
 from ari_app.store.queries import fetch_call, fetch_events
 from pbxsim.client import SimControl
@@ -164,7 +164,8 @@ def settings_for(pbx: PbxSim, tmp: Path, agi_port: int) -> ServerSettings:
         ari=AriSettings(url=pbx.ari_url, user=USER, password=PASSWORD, app="switchboard"),
         ami=AmiSettings(host="127.0.0.1", port=pbx.ami_port or 0, user=USER, secret=SECRET),
         agi=AgiSettings(host="127.0.0.1", port=agi_port),
-        database=tmp / "switchboard.sqlite3", config=CENTER)
+        database=tmp / "switchboard.sqlite3", config=CENTER,
+        gateway=GatewaySettings(port=0))  # any free port: ``sb.gateway.port``
 
 
 @asynccontextmanager

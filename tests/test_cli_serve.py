@@ -56,7 +56,7 @@ def test_serve_answers_a_call_reloads_config_and_stops_on_sigterm(tmp_path: Path
                            "--config", str(admin), "--ari-url", f"http://127.0.0.1:{ari_port}/ari",
                            "--ami-port", str(ami_port)], capture_output=True, text=True, timeout=60)
     assert init.returncode == 0, init.stdout + init.stderr
-    text = settings.read_text().replace("port: 4573", f"port: {agi_port}")
+    text = settings.read_text().replace("port: 4573", f"port: {agi_port}").replace("port: 8090", f"port: {free_port()}")
     settings.write_text(text.replace('config: "switchboard.yaml"', f'config: "{admin.name}"'))
 
     database = tmp_path / "switchboard.sqlite3"

@@ -74,11 +74,13 @@ def a_call(call_id: str = "chan-1", **extra: Any) -> dict[str, Any]:
 
 # -- schema and migrations -------------------------------------------------------
 
+SHIPPED = ["0001_initial", "0002_gateway"]  # every migration in build_migrations(), in order
+
 
 def test_migrations_create_every_table_with_indexes_and_foreign_keys() -> None:
     db = sqlite_utils.Database(memory=True)
 
-    assert apply_migrations(db) == ["0001_initial"]
+    assert apply_migrations(db) == SHIPPED
 
     assert set(TABLES) <= set(db.table_names())
     for table in TABLES:
@@ -103,7 +105,7 @@ def test_migrating_twice_is_a_no_op() -> None:
 
     assert apply_migrations(db) == []
     assert db.schema == schema
-    assert [m.name for m in build_migrations().applied(db)] == ["0001_initial"]
+    assert [m.name for m in build_migrations().applied(db)] == SHIPPED
 
 
 def test_a_migration_added_later_applies_to_an_existing_database(tmp_path: Path) -> None:
@@ -112,16 +114,16 @@ def test_a_migration_added_later_applies_to_an_existing_database(tmp_path: Path)
 
     later = build_migrations()
 
-    @later(name="0002_calls_language")
+    @later(name="9002_calls_language")
     def add_language(db: sqlite_utils.Database) -> None:
         db.execute("ALTER TABLE calls ADD COLUMN language TEXT")
 
     db = plain_db(tmp_path / "old.db")
-    assert apply_migrations(db, later) == ["0002_calls_language"]
+    assert apply_migrations(db, later) == ["9002_calls_language"]
     assert "language" in db["calls"].columns_dict
     assert db.execute("SELECT id FROM calls").fetchall() == [("chan-1",)]
     assert apply_migrations(db, later) == []
-    assert [m.name for m in later.applied(db)] == ["0001_initial", "0002_calls_language"]
+    assert [m.name for m in later.applied(db)] == [*SHIPPED, "9002_calls_language"]
 
 
 def test_a_failing_migration_leaves_nothing_behind() -> None:
@@ -129,7 +131,7 @@ def test_a_failing_migration_leaves_nothing_behind() -> None:
     apply_migrations(db)
     broken = build_migrations()
 
-    @broken(name="0002_broken")
+    @broken(name="9002_broken")
     def half_done(db: sqlite_utils.Database) -> None:
         db.execute("CREATE TABLE half (id INTEGER)")
         raise RuntimeError("boom")
@@ -137,7 +139,7 @@ def test_a_failing_migration_leaves_nothing_behind() -> None:
     with pytest.raises(RuntimeError):
         apply_migrations(db, broken)
     assert "half" not in db.table_names()
-    assert [m.name for m in broken.pending(db)] == ["0002_broken"]
+    assert [m.name for m in broken.pending(db)] == ["9002_broken"]
 
 
 def test_store_connection_pragmas(store: Store) -> None:

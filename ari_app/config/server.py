@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -64,6 +64,17 @@ class AgiSettings:
 
 
 @dataclass(frozen=True)
+class GatewaySettings:
+    """The operator gateway's WebSocket endpoint (docs/gateway.md); TLS when both files are set."""
+
+    host: str = "127.0.0.1"
+    port: int = 8090  # 0: any free port (tests); the bound one is ``GatewayServer.port``
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
 class ServerSettings:
     """Everything ``switchboard serve`` needs besides the admin YAML's content."""
 
@@ -73,16 +84,18 @@ class ServerSettings:
     database: Path  # the SQLite store
     config: Path  # the admin YAML
     source: str = "<memory>"
+    gateway: GatewaySettings = field(default_factory=GatewaySettings)
 
 
 def _keys(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls))
 
 
-TOP_KEYS = ("ari", "ami", "agi", "database", "config")
+TOP_KEYS = ("ari", "ami", "agi", "gateway", "database", "config")
 ARI_KEYS = _keys(AriSettings)
 AMI_KEYS = _keys(AmiSettings)
 AGI_KEYS = _keys(AgiSettings)
+GATEWAY_KEYS = _keys(GatewaySettings)
 _PORT_SUFFIX = re.compile(r":[0-9]{1,5}\Z")  # IPv6 must be bracketed, so this is a port
 
 
@@ -176,6 +189,7 @@ def _build(data: MarkedDict, report: Report, base: Path) -> ServerSettings:
     ami, ami_ok = _part(top, "ami", AMI_KEYS, "host, port, user and secret")
     agi, _ = _part(top, "agi", AGI_KEYS, "host and port")
     a, m, g = AriSettings(), AmiSettings(), AgiSettings()
+    gateway = _gateway(top, base)
     return ServerSettings(
         ari=AriSettings(
             url=ari.get("url", url, a.url),
@@ -193,6 +207,24 @@ def _build(data: MarkedDict, report: Report, base: Path) -> ServerSettings:
         database=_resolve(base, top.get("database", path_text, DEFAULT_DATABASE)),
         config=_resolve(base, top.get("config", path_text, DEFAULT_CONFIG)),
         source=report.source,
+        gateway=gateway,
+    )
+
+
+def _gateway(top: Section, base: Path) -> GatewaySettings:
+    sec, _ = _part(top, "gateway", GATEWAY_KEYS, "host, port, tls_cert, tls_key and enabled")
+    d = GatewaySettings()
+    cert = sec.get("tls_cert", path_text, None)
+    key = sec.get("tls_key", path_text, None)
+    if (cert is None) != (key is None):
+        missing = "tls_key" if key is None else "tls_cert"
+        sec.report.add(sec.at, f"{sec.where(missing)} is missing: TLS needs both tls_cert and tls_key")
+    return GatewaySettings(
+        host=sec.get("host", host, d.host),
+        port=sec.get("port", port, d.port),
+        tls_cert=_resolve(base, cert) if cert else None,
+        tls_key=_resolve(base, key) if key else None,
+        enabled=sec.get("enabled", checks.boolean, d.enabled),
     )
 
 
@@ -249,6 +281,7 @@ __all__ = [
     "AgiSettings",
     "AmiSettings",
     "AriSettings",
+    "GatewaySettings",
     "ServerSettings",
     "load_server_settings",
     "load_server_settings_text",

@@ -41,6 +41,7 @@ from ari_app.config.server import (
     DEFAULT_DATABASE,
     DEFAULT_SERVER_SETTINGS,
     AgiSettings,
+    GatewaySettings,
     AmiSettings,
     AriSettings,
     ServerSettings,
@@ -106,6 +107,7 @@ def render_server_settings(
     database: str,
     config: str,
     secrets_dir: str = "asterisk_etc/secrets",
+    gateway: GatewaySettings = GatewaySettings(),
 ) -> str:
     """The server settings file, commented like data/server.example.yaml."""
     return f"""\
@@ -130,6 +132,11 @@ ami:
 agi:
   host: {_q(agi.host)}
   port: {agi.port}
+
+# The operator gateway consoles log in to (docs/gateway.md); TLS with tls_cert + tls_key.
+gateway:
+  host: {_q(gateway.host)}
+  port: {gateway.port}
 
 database: {_q(database)}
 config: {_q(config)}

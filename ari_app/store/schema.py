@@ -190,7 +190,34 @@ TABLES = (
     "dispositions",
     "do_not_call",
     "operator_state_log",
+    "invitations",
+    "call_notes",
 )
+
+# 0002: the operator gateway. One-time invitation codes (only their SHA-256 is kept:
+# the codes are long random tokens, so a slow hash adds nothing) and operators' draft
+# notes, saved as typed so that a console that reconnects never loses them.
+_GATEWAY = [
+    f"""
+    CREATE TABLE invitations (
+        id         INTEGER PRIMARY KEY,
+        login      TEXT NOT NULL,
+        code_hash  TEXT NOT NULL UNIQUE,
+        created_at REAL NOT NULL DEFAULT {_NOW},
+        expires_at REAL NOT NULL,
+        used_at    REAL
+    ) STRICT
+    """,
+    "CREATE INDEX invitations_login ON invitations (login)",
+    f"""
+    CREATE TABLE call_notes (
+        call_id    TEXT PRIMARY KEY NOT NULL REFERENCES calls(id),
+        operator   TEXT NOT NULL,
+        text       TEXT NOT NULL,
+        updated_at REAL NOT NULL DEFAULT {_NOW}
+    ) STRICT
+    """,
+]
 
 
 def build_migrations() -> Migrations:
@@ -201,6 +228,12 @@ def build_migrations() -> Migrations:
     def initial(db: Database) -> None:
         """Create the tables, triggers and indexes of the first release."""
         for statement in _INITIAL:
+            db.execute(statement)
+
+    @migrations(name="0002_gateway")
+    def gateway(db: Database) -> None:
+        """Invitation codes and draft call notes for the operator gateway."""
+        for statement in _GATEWAY:
             db.execute(statement)
 
     return migrations
