@@ -51,6 +51,7 @@ class ConsoleApp(App):
 
     CSS_PATH = Path(__file__).with_name("console.tcss")
     TITLE = "Switchboard"
+    ENABLE_COMMAND_PALETTE = False  # every action has its own key; ctrl+p would hide them
 
     def __init__(self, gateway_url: str, *, operator: str = "", password: str | None = None,
                  phone_factory: PhoneFactory | None = None,
@@ -113,7 +114,7 @@ class ConsoleApp(App):
         self.model.apply(hello)
         self.main = MainScreen()
         await self.switch_screen(self.main)
-        self.main.log_line(f"Logged in as {hello.name or operator} (extension {hello.extension}).")
+        self.main.log_line(f"Logged in: {hello.name or operator}, ext {hello.extension}.")
         for notice in self._notices:
             self.main.log_line(notice, "yellow")
         self._start_phone(hello)

@@ -38,13 +38,13 @@ class MainScreen(Screen):
         Binding("r", "ready", "Ready"),
         Binding("p", "pause", "Pause"),
         Binding("a", "answer", "Answer"),
-        Binding("h", "hangup", "Hang up"),
+        Binding("h", "hangup", "Hangup"),
         Binding("t", "transfer", "Transfer"),
         Binding("escape", "back", "Back"),
         Binding("k", "hold", "Hold"),
         Binding("m", "mute", "Mute"),
         Binding("n", "notes", "Notes"),
-        Binding("d", "disposition", "Disposition"),
+        Binding("d", "disposition", "Dispo"),
         Binding("question_mark", "help", "Help", key_display="?"),
         *[Binding(key, f"dtmf('{'*' if key == 'asterisk' else '#' if key == 'number_sign' else key}')",
                   "DTMF", group=DTMF,
@@ -68,7 +68,7 @@ class MainScreen(Screen):
                 yield TextArea(id="notes", soft_wrap=True)
                 yield OptionList(id="disposition")
                 yield RichLog(id="log", wrap=True, markup=False, max_lines=500)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#queues").border_title = "Queues"
