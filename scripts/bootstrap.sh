@@ -16,6 +16,7 @@ APT_PACKAGES=(
     asterisk-core-sounds-en-wav   # pbxsim: real prompt durations (en)
     asterisk-core-sounds-ru-wav   # pbxsim: real prompt durations (ru)
     asterisk-moh-opsound-wav      # pbxsim: music on hold class "default"
+    libportaudio2                 # softphone: headset audio through sounddevice (PortAudio)
 )
 
 MIN_PYTHON="3.11"

@@ -1,0 +1,98 @@
+"""Drive ``python -m tui.phone.peer`` children: real pjsua2 phones, one Endpoint per process.
+
+:class:`Peer` starts one, sends it JSON commands and waits (bounded) for its JSON
+events; :meth:`Peer.close` stops it and fails the test if it does not exit cleanly.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+Event = dict[str, Any]
+
+
+class Peer:
+    """One phone process; ``events`` keeps everything it reported, in order."""
+
+    def __init__(self, *args: str, name: str = "peer") -> None:
+        self.name = name
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tui.phone.peer", "--extension", name, *args],
+            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, bufsize=1)
+        self.events: list[Event] = []
+        self._queue: queue.Queue[Event] = queue.Queue()
+        self._matched: set[int] = set()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.ready = self.expect(lambda e: e["event"] == "ready", timeout=10, what="ready")
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if line.startswith("{"):
+                self._queue.put(json.loads(line))
+
+    def send(self, cmd: str, **fields: Any) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps({"cmd": cmd, **fields}) + "\n")
+        self.proc.stdin.flush()
+
+    def expect(self, predicate: Callable[[Event], bool], timeout: float = 5.0,
+               what: str = "event") -> Event:
+        """The earliest event not matched by an earlier ``expect`` that matches (waits for it)."""
+        deadline = time.monotonic() + timeout
+        checked = 0
+        while True:
+            for index in range(checked, len(self.events)):
+                if index not in self._matched and predicate(self.events[index]):
+                    self._matched.add(index)
+                    return self.events[index]
+            checked = len(self.events)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"{self.name}: no {what} within {timeout} s; got {self.events[-10:]}")
+            try:
+                self.events.append(self._queue.get(timeout=remaining))
+            except queue.Empty:
+                continue
+
+    def state(self, name: str, timeout: float = 5.0) -> Event:
+        """Wait for ``CallState(name)``."""
+        return self.expect(lambda e: e["event"] == "CallState" and e["state"] == name,
+                           timeout, f"CallState {name}")
+
+    def analyse(self, freqs: list[float], skip: int = 5, frames: int = 15) -> Event:
+        """What the phone received: power at ``freqs`` and RMS over ``frames`` 20 ms frames."""
+        self.send("analyse", freqs=freqs, skip=skip, frames=frames)
+        return self.expect(lambda e: e["event"] == "analysis", 10, "analysis")
+
+    def close(self, timeout: float = 10.0) -> int:
+        """Stop the phone; its process must exit by itself with status 0."""
+        if self.proc.poll() is None:
+            try:
+                self.send("stop")
+            except (BrokenPipeError, OSError):
+                pass
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"{self.name} did not exit within {timeout} s")
+        self._reader.join(2)
+        return code
+
+    @property
+    def stderr(self) -> str:
+        assert self.proc.stderr is not None
+        return self.proc.stderr.read() if self.proc.poll() is not None else ""

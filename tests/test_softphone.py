@@ -1,0 +1,264 @@
+"""The pjsua2 softphone: real endpoints on loopback, tones through the custom media port.
+
+pjsua2 allows one Endpoint per process, so every real phone here is a child process
+(``python -m tui.phone.peer``, driven by ``softphone_support.Peer``). The audio helpers
+(tone, WAV, ring buffer, Goertzel, device picking) are tested in-process.
+"""
+
+from __future__ import annotations
+
+import math
+import wave
+from array import array
+from pathlib import Path
+
+import pytest
+
+from tui.phone.audio import (
+    AudioDevice,
+    CaptureSink,
+    NoAudioDevice,
+    RingBuffer,
+    ToneSource,
+    WavSource,
+    dominant_frequency,
+    frame_bytes,
+    goertzel_power,
+    list_devices,
+    pick_device,
+    rms_level,
+)
+
+pj = pytest.importorskip("pjsua2", reason="pjsua2 (PyPI pjsua2-python) is not installed")
+
+from softphone_support import Peer  # noqa: E402
+from tui.phone import pjsua  # noqa: E402
+from tui.phone.engine import PhoneConfig, PhoneEngine  # noqa: E402
+
+A_TONE, B_TONE = 1000.0, 600.0
+FREQS = [A_TONE, B_TONE]
+
+
+def hears(analysis: dict, freq: float, other: float) -> bool:
+    """Loud audio whose power at ``freq`` dwarfs the power at ``other``."""
+    power = analysis["power"]
+    return analysis["rms"] > 0.1 and power[str(int(freq))] > 100 * power[str(int(other))]
+
+
+def silent(analysis: dict) -> bool:
+    return analysis["rms"] < 0.01
+
+
+@pytest.fixture
+def peers():
+    started: list[Peer] = []
+
+    def start(*args: str, name: str) -> Peer:
+        peer = Peer("--bind", "127.0.0.1", *args, name=name)
+        started.append(peer)
+        return peer
+
+    yield start
+    for peer in started:  # stop them all at once, then collect
+        if peer.proc.poll() is None:
+            peer.send("stop")
+    codes = [peer.close() for peer in started]
+    assert codes == [0] * len(started), [peer.stderr for peer in started]
+
+
+def test_two_softphones_exchange_tones_dtmf_hold_mute_and_hang_up(peers) -> None:
+    a = peers("--tone", str(A_TONE), name="a")
+    b = peers("--tone", str(B_TONE), name="b")
+    for peer in (a, b):  # no registrar: reachable at a local URI at once
+        peer.expect(lambda e: e["event"] == "Registration" and e["registered"], what="Registration")
+
+    a.send("call", uri=f"sip:b@127.0.0.1:{b.ready['port']}")
+    a.state("calling")
+    incoming = b.expect(lambda e: e["event"] == "IncomingCall", what="IncomingCall")
+    assert "sip:a@127.0.0.1" in incoming["remote_uri"]
+    b.state("incoming")
+    a.state("early")  # B rings (180)
+    b.send("answer")
+    assert a.state("connected")["call_id"] == b.state("connected")["call_id"] == incoming["call_id"]
+
+    # Media through the custom port, both ways: each side hears the other's tone.
+    assert hears(b.analyse(FREQS), A_TONE, B_TONE)
+    assert hears(a.analyse(FREQS), B_TONE, A_TONE)
+
+    # DTMF, RFC 4733 events.
+    a.send("dtmf", digits="12#")
+    assert [b.expect(lambda e: e["event"] == "dtmf", what="dtmf")["digit"] for _ in range(3)] == ["1", "2", "#"]
+
+    # Mute: A stops sending, and still hears B.
+    a.send("mute", on=True)
+    assert silent(b.analyse(FREQS, skip=10))
+    assert hears(a.analyse(FREQS, skip=0), B_TONE, A_TONE)
+    a.send("mute", on=False)
+    assert hears(b.analyse(FREQS, skip=10), A_TONE, B_TONE)
+
+    # Hold (re-INVITE sendonly): nothing flows either way; unhold restores both.
+    a.send("hold", on=True)
+    a.state("held")
+    assert silent(b.analyse(FREQS, skip=10))
+    assert silent(a.analyse(FREQS, skip=10))
+    a.send("hold", on=False)
+    a.state("connected")
+    assert hears(b.analyse(FREQS, skip=10), A_TONE, B_TONE)
+    assert hears(a.analyse(FREQS, skip=10), B_TONE, A_TONE)
+
+    # Hang-up from B ends both; both processes then stop cleanly (the fixture checks).
+    b.send("hangup")
+    assert b.state("ended")["call_id"] == a.state("ended")["call_id"]
+
+
+def test_softphone_commands_without_a_call_are_reported_not_raised(peers) -> None:
+    a = peers(name="a")
+    for cmd, fields in (("answer", {}), ("hold", {"on": True}), ("dtmf", {"digits": "1"})):
+        a.send(cmd, **fields)
+        a.expect(lambda e: e["event"] == "PhoneError", what=f"PhoneError for {cmd}")
+    a.send("hangup")  # nothing to hang up: a no-op
+    a.send("call", uri="sip:nobody@127.0.0.1:9")  # a port nobody listens on
+    a.state("calling")
+    a.send("hangup")
+    a.state("ended")
+
+
+def test_softphone_without_an_audio_device_says_so_and_still_takes_calls(peers) -> None:
+    if any(d.inputs and d.outputs for d in list_devices()):
+        pytest.skip("this machine has a sound device")
+    headset = peers("--headset", name="operator")
+    error = headset.expect(lambda e: e["event"] == "PhoneError", what="PhoneError")
+    assert "No audio" in error["message"] and "silent" in error["message"]
+    caller = peers("--tone", str(A_TONE), name="caller")
+    caller.send("call", uri=f"sip:operator@127.0.0.1:{headset.ready['port']}")
+    headset.expect(lambda e: e["event"] == "IncomingCall", what="IncomingCall")
+    headset.send("answer")
+    headset.state("connected")
+    caller.state("connected")
+    assert silent(caller.analyse(FREQS))
+    headset.send("hangup")
+    caller.state("ended")
+
+
+def test_a_second_call_while_talking_is_refused_busy(peers) -> None:
+    operator = peers(name="operator")
+    first, second = peers(name="first"), peers(name="second")
+    uri = f"sip:operator@127.0.0.1:{operator.ready['port']}"
+    first.send("call", uri=uri)
+    operator.expect(lambda e: e["event"] == "IncomingCall", what="IncomingCall")
+    operator.send("answer")
+    first.state("connected")
+    second.send("call", uri=uri)
+    assert second.state("ended")["reason"] == "Busy Here"
+    assert [e["event"] for e in operator.events].count("IncomingCall") == 1
+    # Stopping the phone mid-call hangs up first (BYE), then the process exits cleanly.
+    assert operator.close() == 0
+    operator.state("ended")
+    first.state("ended")
+
+
+def test_pjsua_phone_follows_the_phone_engine_protocol() -> None:
+    assert isinstance(pjsua.PjsuaPhone(PhoneConfig(extension="1001")), PhoneEngine)
+
+
+def test_unavailable_reason_names_the_missing_audio_device() -> None:
+    if any(d.inputs and d.outputs for d in list_devices()):
+        assert pjsua.unavailable_reason() is None
+    else:
+        assert "No audio device" in (pjsua.unavailable_reason() or "")
+    assert pjsua.sip_unavailable_reason() is None
+
+
+def test_codecs_pcmu_pcma_g722_come_first_and_the_rest_are_lowered() -> None:
+    class Codec:
+        def __init__(self, codec_id: str, priority: int) -> None:
+            self.codecId, self.priority = codec_id, priority
+
+    class FakeEndpoint:
+        def __init__(self) -> None:
+            self.priorities: dict[str, int] = {}
+
+        def codecEnum2(self) -> list[Codec]:  # noqa: N802
+            return [Codec("speex/16000/1", 130), Codec("G722/16000/1", 128),
+                    Codec("PCMA/8000/1", 128), Codec("PCMU/8000/1", 128), Codec("GSM/8000/1", 128)]
+
+        def codecSetPriority(self, codec: str, priority: int) -> None:  # noqa: N802
+            self.priorities[codec] = priority
+
+    ep = FakeEndpoint()
+    pjsua.configure_codecs(ep)
+    ranked = sorted(ep.priorities, key=ep.priorities.get, reverse=True)
+    assert ranked[:3] == ["PCMU/8000/1", "PCMA/8000/1", "G722/16000/1"]
+    assert all(ep.priorities[c] <= 100 for c in ranked[3:])
+
+
+def test_display_name_is_taken_from_the_remote_uri() -> None:
+    assert pjsua.display_name('"Max Mustermann" <sip:+4930123@pbx>') == "Max Mustermann"
+    assert pjsua.display_name("<sip:1001@pbx>") == ""
+    assert pjsua.display_name("sip:1001@pbx") == ""
+
+
+# --- audio helpers -------------------------------------------------------------------
+
+
+def test_goertzel_finds_the_tone_a_tone_source_plays() -> None:
+    pcm = b"".join(ToneSource(1000, 16000).read_frame(frame_bytes(16000)) for _ in range(10))
+    assert dominant_frequency(pcm, 16000, [600, 1000, 1400]) == 1000
+    assert goertzel_power(pcm, 16000, 1000) > 1000 * goertzel_power(pcm, 16000, 600)
+    assert 0.2 < rms_level(pcm) < 0.22  # 0.3 peak / sqrt(2)
+
+
+def test_tone_source_keeps_its_phase_across_frames() -> None:
+    tone = ToneSource(440, 8000)
+    joined = array("h", tone.read_frame(320) + tone.read_frame(320))
+    peak = int(32767 * 0.3)
+    expected = [int(peak * math.sin(2 * math.pi * 440 * i / 8000)) for i in range(320)]
+    assert list(joined) == expected
+
+
+def test_ring_buffer_drops_the_oldest_on_overflow_and_pads_underflow_with_silence() -> None:
+    ring = RingBuffer(capacity=8)
+    ring.write(b"\x01\x01\x02\x02\x03\x03")
+    ring.write(b"\x04\x04\x05\x05")
+    assert ring.overruns == 1
+    assert ring.read(4) == b"\x02\x02\x03\x03"
+    assert ring.read(8) == b"\x04\x04\x05\x05" + bytes(4)
+    assert ring.underruns == 1
+
+
+def test_wav_source_resamples_to_the_port_rate_and_loops(tmp_path: Path) -> None:
+    path = tmp_path / "tone.wav"
+    samples = array("h", (int(8000 * math.sin(2 * math.pi * 600 * i / 8000)) for i in range(8000)))
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        wav.writeframes(samples.tobytes())
+    source = WavSource(path, clock_rate=16000)
+    assert len(source.samples) == 16000
+    pcm = b"".join(source.read_frame(frame_bytes(16000)) for _ in range(60))  # 1.2 s: loops
+    assert dominant_frequency(pcm, 16000, [600, 1000]) == 600
+    once = WavSource(path, clock_rate=16000, loop=False)
+    for _ in range(50):
+        once.read_frame(frame_bytes(16000))
+    assert once.finished and once.read_frame(640) == bytes(640)
+
+
+def test_capture_sink_hands_over_the_next_frames() -> None:
+    sink = CaptureSink(8000)
+    sink.write_frame(b"old!")
+    assert sink.take_frames(1, timeout=0.01) == b""  # nothing new arrived
+    sink.write_frame(b"new!")
+    assert sink.take() == b"new!"
+
+
+def test_no_audio_device_is_a_clear_message_not_a_crash() -> None:
+    with pytest.raises(NoAudioDevice, match="No audio input device found: calls will work but be silent"):
+        pick_device([], None, "input")
+    devices = [AudioDevice(0, "HDA Intel: ALC892 Analog", 2, 2),
+               AudioDevice(3, "Jabra EVOLVE 20 MS", 1, 2, default_input=True, default_output=True)]
+    assert pick_device(devices, None, "input").index == 3
+    assert pick_device(devices, "jabra", "output").index == 3
+    assert pick_device(devices, 0, "output").name.startswith("HDA")
+    with pytest.raises(NoAudioDevice, match="'Plantronics' not found; available: 0: HDA"):
+        pick_device(devices, "Plantronics", "input")
