@@ -296,3 +296,85 @@ def test_refusals(tmp_path: Path) -> None:
             await nothing_left(c)
 
     run(scenario(), timeout=40)
+
+
+# --- server restarts --------------------------------------------------------------------------
+
+def test_a_restart_during_a_warm_consultation_gives_the_caller_back_to_the_operator(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with center(tmp_path) as c:
+            await c.phone("1001", answer_after=0.5)
+            call, op = await connected(c)
+            mixing, hold = f"switchboard-call-{call}", f"switchboard-hold-{call}"
+            c.controller.transfer("john", call, "1001", "warm")
+            target = c.controller.calls[call].transfer.leg.channel_id
+            await c.until(lambda: bridge_of(c, target) == mixing and bridge_of(c, call) == hold,
+                          message="consulting anna")
+            await c.stop_server()
+            await c.start_server()
+            await c.until(lambda: bridge_of(c, call) == mixing and hung_up(c, target), message="back with john")
+            await c.until(lambda: hold not in c.pbx.world.bridges.bridges, message="holding bridge destroyed")
+            assert bridge_of(c, op) == mixing and c.operator("john") == "on_call"
+            assert c.controller.calls[call].operator == "john"
+            kinds = await c.events(call)
+            assert kinds.count("adopted") == 1 and "transfer_cancelled" in kinds
+            c.controller.hangup_call("john", call)
+            row = await c.until_row(call, lambda r: r.get("ended_at"), message="call ended")
+            assert row["outcome"] == "completed"
+            await nothing_left(c)
+
+    run(scenario(), timeout=40)
+
+
+def test_a_transferred_call_survives_a_restart_and_ends_when_the_caller_hangs_up(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with center(tmp_path) as c:
+            await c.sim.set_number(NUMBER, answer_after=1)
+            call, op = await connected(c)
+            mixing = f"switchboard-call-{call}"
+            c.controller.transfer("john", call, NUMBER, "cold")
+            target = c.controller.calls[call].transfer.leg.channel_id
+            await c.until(lambda: bridge_of(c, call) == mixing and bridge_of(c, target) == mixing,
+                          message="caller and the number bridged")
+            await c.until_row(call, lambda r: r.get("outcome") == "transferred", message="transferred")
+            await c.stop_server()
+            await c.start_server()
+            await c.until(lambda: call in c.controller.calls, message="call adopted")
+            assert bridge_of(c, call) == mixing and bridge_of(c, target) == mixing, "nobody hung up"
+            assert c.controller.calls[call].operator is None
+            await c.sim.hangup(call)
+            row = await c.until_row(call, lambda r: r.get("ended_at"), message="call ended")
+            assert row["outcome"] == "transferred" and row["state"] == "ended"
+            await c.until(lambda: hung_up(c, target), message="the number hung up after the caller")
+            await nothing_left(c)
+
+    run(scenario(), timeout=40)
+
+
+def test_a_restart_while_a_cold_transfer_rings_puts_the_caller_back_in_its_queue(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with center(tmp_path) as c:
+            await c.sim.set_number(NUMBER, no_answer=True)
+            call, op = await connected(c)
+            hold = f"switchboard-hold-{call}"
+            c.controller.transfer("john", call, NUMBER, "cold")
+            target = c.controller.calls[call].transfer.leg.channel_id
+            await c.until(lambda: bridge_of(c, call) == hold and c.pbx.world.any_channel(target) is not None,
+                          message="the number rings")
+            c.controller.pause("john")  # after the wrap-up: the re-queued caller stays in the queue
+            await c.until(lambda: c.operator("john") == "paused", message="john paused after his wrap-up")
+            await c.stop_server()
+            await c.start_server()
+            await c.until_row(call, lambda r: r.get("state") == "waiting", message="caller re-queued")
+            await c.until(lambda: bridge_of(c, call) == "switchboard-queue-sales" and hung_up(c, target),
+                          message="caller waits in its queue, the number is hung up")
+            await c.until(lambda: hold not in c.pbx.world.bridges.bridges, message="holding bridge destroyed")
+            assert c.controller.engine.position(call) == 1
+            kinds = await c.events(call)
+            assert "transfer_failed" in kinds and "requeued" in kinds
+            await c.sim.hangup(call)
+            row = await c.until_row(call, lambda r: r.get("ended_at"), message="caller gave up")
+            assert row["outcome"] == "abandoned"
+            await nothing_left(c)
+
+    run(scenario(), timeout=40)

@@ -15,7 +15,9 @@ stream before that connection's events, does it all:
    keeps its place; a caller without state (its StasisStart was missed) is handled as
    new; operator legs still ringing are hung up (the call is offered again at once),
    and so are legs no adopted call claims; the mixing bridge of a call that ended
-   while we were away is destroyed.
+   while we were away is destroyed. A caller held for an operator's transfer goes
+   back to its operator, or to the front of its queue when the operator had left
+   (``transfers``); a transferred call talking to its target is adopted as connected.
 3. On the first resync only (a connect whose snapshot failed does not count):
    operators get back the state the store last logged, callbacks keep their place,
    and calls the store thinks live but Asterisk no longer has are closed in the store
@@ -29,7 +31,8 @@ import logging
 import time
 from typing import Any
 
-from ari_app.controller.actions import CALL_BRIDGE_PREFIX, HOLDING_PREFIX, ANSWERED_ELSEWHERE
+from ari_app.controller.actions import (CALL_BRIDGE_PREFIX, CALL_HOLD_PREFIX, HOLDING_PREFIX, ANSWERED_ELSEWHERE,
+                                       call_bridge_id)
 from ari_app.controller.controller import CallController
 from ari_app.controller.model import LEG_VAR, STATE_VAR, Leg, LegRole, LiveCall, Phase, Route
 from ari_app.core.acd import EngineError, OperatorStatus
@@ -84,7 +87,7 @@ class Recovery:
             raw = await c.actions.route_variable(ch.id, STATE_VAR)
             callers.append((ch, _json(raw)))
         def talking(ch: Any) -> bool:
-            return in_bridge.get(ch.id, "").startswith(CALL_BRIDGE_PREFIX)
+            return in_bridge.get(ch.id, "").startswith((CALL_BRIDGE_PREFIX, CALL_HOLD_PREFIX))
         answered = await self._answered_times([ch.id for ch, _ in callers if talking(ch)])
         adopted = 0
         # Talking calls first: their operators must be busy before a waiting caller is offered.
@@ -98,9 +101,10 @@ class Recovery:
         for channel_id, leg in legs.items():  # legs no adopted call claimed: stop them
             if channel_id not in c.legs:
                 c.spawn(c.actions.hangup(channel_id, ANSWERED_ELSEWHERE), "stray-leg")
-        for bridge in bridges:  # the mixing bridge of a call that ended while we were away
-            if bridge.id.startswith(CALL_BRIDGE_PREFIX) and bridge.id[len(CALL_BRIDGE_PREFIX):] not in c.calls:
-                c.spawn(c.actions.destroy_bridge(bridge.id), "stray-bridge")
+        for bridge in bridges:  # the mixing (or transfer holding) bridge of a call that ended while we were away
+            for prefix in (CALL_BRIDGE_PREFIX, CALL_HOLD_PREFIX):
+                if bridge.id.startswith(prefix) and bridge.id[len(prefix):] not in c.calls:
+                    c.spawn(c.actions.destroy_bridge(bridge.id), "stray-bridge")
         if first:
             await self._restore_callbacks()
             await self._close_lost_calls(set(present))
@@ -139,6 +143,8 @@ class Recovery:
             c.journal.event(leg.call_id, "answered_while_disconnected", role=leg.role.value, operator=leg.operator)
             if leg.role is LegRole.OFFER:
                 c._offer_answered(leg.channel_id, leg.call_id, leg.operator or "")
+            elif leg.role is LegRole.TARGET:
+                c._target_answered(leg.channel_id, leg.call_id)
             else:
                 c._external_answered(leg.channel_id, leg.call_id)
 
@@ -152,12 +158,23 @@ class Recovery:
         c.calls[call.call_id] = call
         enqueued_at = float(state.get("enqueued_at") or time.time())
         call.enqueued_at = enqueued_at
+        # Held for an operator's transfer: the transfer is given up; the caller goes back
+        # to its operator (warm), or to the front of its queue (cold: the operator had left).
+        hold = bridge_id if bridge_id and bridge_id.startswith(CALL_HOLD_PREFIX) else None
+        roles = ("offer",) if hold else ("offer", "overflow", "transfer", "target")
+        if hold:
+            call.hold_bridge, bridge_id = hold, call_bridge_id(ch.id)
         if bridge_id and bridge_id.startswith(CALL_BRIDGE_PREFIX):
             partner = next(((cid, leg) for cid, leg in legs.items() if leg.get("call") == ch.id
-                            and leg.get("role") in ("offer", "overflow", "transfer")), None)
+                            and leg.get("role") in roles), None)
             call.phase = Phase.CONNECTED
             call.bridge_id = bridge_id
             call.answered_at = answered_at or time.time()
+            if partner is None and hold:
+                c.journal.event(call.call_id, "adopted", phase="transfer", operator=None)
+                c.journal.event(call.call_id, "transfer_failed", why="server restarted")
+                c._locked(call, c._requeue(call), "requeue-after-restart")
+                return
             if partner is None:  # alone in its call bridge: its other side hung up while we were away
                 c.journal.event(call.call_id, "adopted", phase="connected", operator=None)
                 c._end_connected(call, "other side gone while disconnected", outcome="completed")
@@ -181,6 +198,11 @@ class Recovery:
                     else:
                         c.pause(leg.operator, "on a call")
             c.journal.event(call.call_id, "adopted", phase="connected", operator=call.operator)
+            if hold:
+                c.journal.event(call.call_id, "transfer_cancelled", why="server restarted")
+                c._locked(call, c._unpark(call), "unpark-after-restart")
+                if call.operator is not None:
+                    c._call_state(call, call.operator, "connected")
             return
         call.in_holding = bool(bridge_id and bridge_id.startswith(HOLDING_PREFIX))
         c.journal.event(call.call_id, "adopted", phase="waiting", waited=round(time.time() - enqueued_at, 3))

@@ -27,6 +27,10 @@ A call handed over gets outcome ``transferred``; its row is closed (``ended_at``
 step is in ``call_events``: ``transfer_requested``, ``consult_answered`` (warm),
 ``transfer_completed``, ``transfer_cancelled``, ``transfer_failed``, ``requeued``.
 
+After a server restart (``recovery``) a transferred call is adopted with its target as
+the other party; a transfer under way is given up: back to the operator if they are
+still in the call, else to the front of the queue.
+
 Targets: an operator's login or extension (``PJSIP/<ext>``), else a phone number
 dialled through the first trunk. Refusals raise ``TransferError`` with a message for
 the console. Not (yet) transferable: callbacks (the caller's own channel is gone).
