@@ -68,15 +68,18 @@ class SimControl:
     # --- calls -----------------------------------------------------------------------------
     async def place_call(self, from_: str, to: str, *, dtmf: Iterable[DtmfPlan] = (),
                          hangup_after: float | None = None, caller_name: str | None = None,
-                         sends_audio: bool | None = None, language: str | None = None) -> str:
+                         sends_audio: bool | None = None, language: str | None = None,
+                         audio: Mapping[str, Any] | None = None) -> str:
         """An inbound trunk call from ``from_`` to ``to``; returns its id (the caller's
-        channel id). ``dtmf``: ``{"after": s, "digits": "1"}`` dicts or ``(s, "1")``."""
+        channel id). ``dtmf``: ``{"after": s, "digits": "1"}`` dicts or ``(s, "1")``.
+        ``audio``: ``{"tone": 1000}`` or ``{"wav": path}``, what a real SIP phone
+        bridged with this caller hears (pbxsim's SIP side)."""
         body: dict[str, Any] = {"from": from_, "to": to}
         plans = [p if isinstance(p, Mapping) else {"after": p[0], "digits": p[1]} for p in dtmf]
         if plans:
             body["dtmf"] = plans
         for key, value in (("hangup_after", hangup_after), ("caller_name", caller_name),
-                           ("sends_audio", sends_audio), ("language", language)):
+                           ("sends_audio", sends_audio), ("language", language), ("audio", audio)):
             if value is not None:
                 body[key] = value
         info = await self._request("POST", "/_sim/calls", body)
@@ -102,6 +105,12 @@ class SimControl:
         """The party on ``call_id`` hangs up."""
         return await self._request("POST", f"/_sim/calls/{quote(call_id, safe='')}/hangup", {})
 
+    async def received_audio(self, call_id: str, *hz: float) -> dict[str, Any]:
+        """What real SIP phones sent this party: ``seconds``, ``rms``, ``dominant_hz``
+        and ``power`` of each frequency in ``hz`` (keys as ``"600"``)."""
+        query = f"?hz={','.join(f'{f:g}' for f in hz)}" if hz else ""
+        return await self._request("GET", f"/_sim/calls/{quote(call_id, safe='')}/audio{query}")
+
     # --- phones and numbers ------------------------------------------------------------------
     async def phones(self) -> list[dict[str, Any]]:
         return await self._request("GET", "/_sim/phones")
@@ -111,7 +120,8 @@ class SimControl:
 
     async def set_phone(self, extension: str, **behaviour: Any) -> dict[str, Any]:
         """``registered``, ``answer_after``, ``hangup_after``, ``reject``, ``no_answer``,
-        ``sends_audio``; returns the phone's state."""
+        ``sends_audio``, ``uri`` (a real SIP phone pbxsim's SIP side calls, e.g.
+        ``"sip:1001@127.0.0.1:5070"``; None makes it simulated); returns the phone's state."""
         return await self._request("POST", f"/_sim/phones/{quote(extension, safe='')}", behaviour)
 
     async def numbers(self) -> dict[str, Any]:

@@ -10,8 +10,12 @@ through the trunk, operators' phones, numbers dialled out through the trunk.
     GET  /_sim/calls/{id}            → state + timeline of what that party heard and did
     POST /_sim/calls/{id}/dtmf       {"digits", "gap", "duration_ms"}
     POST /_sim/calls/{id}/hangup     the party hangs up
+    GET  /_sim/calls/{id}/audio      ?hz=600,1000 → what real SIP phones sent this party:
+                                     {"seconds", "rms", "dominant_hz", "power": {"600": p}};
+                                     ?format=wav → that audio as a WAV (needs the SIP side)
     GET  /_sim/phones                → every operator phone
-    GET|POST /_sim/phones/{ext}      {"registered", "answer_after", "hangup_after", "reject", ...}
+    GET|POST /_sim/phones/{ext}      {"registered", "answer_after", "hangup_after", "reject", ...,
+                                      "uri": "sip:1001@127.0.0.1:5070" (a real SIP phone; null: simulated)}
     GET  /_sim/numbers               → the default and every configured number
     GET|POST /_sim/numbers/{number}  {"answer_after", "busy", "no_answer", "hangup_after", ...}
     GET  /_sim/state                 → speed, channels, bridges, endpoints, apps
@@ -25,8 +29,10 @@ call that has ended is 409.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
+import os
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -43,6 +49,7 @@ if TYPE_CHECKING:
 DTMF_DIGITS = "0123456789*#ABCDabcd"
 EXTENSION_RE = re.compile(r"^[0-9A-Za-z_.+-]{1,40}$")
 NUMBER_RE = re.compile(r"^\+?[0-9*#]{1,32}$")
+SIP_URI_RE = re.compile(r"^sips?:[^\s<>\"]{1,200}$")
 PARTY_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,80}$")  # a caller number or DID: printable, not empty
 
 
@@ -78,6 +85,7 @@ CALL_FIELDS: Mapping[str, Field] = {
     "hangup_after": OPTIONAL_DELAY,
     "sends_audio": Field("bool"),
     "language": Field("text", pattern=re.compile(r"^[A-Za-z0-9_]{1,32}$")),
+    "audio": Field("audio"),
 }
 PHONE_FIELDS: Mapping[str, Field] = {
     "registered": Field("bool"),
@@ -86,6 +94,7 @@ PHONE_FIELDS: Mapping[str, Field] = {
     "reject": Field("bool"),
     "no_answer": Field("bool"),
     "sends_audio": Field("bool"),
+    "uri": Field("text", nullable=True, pattern=SIP_URI_RE),
 }
 NUMBER_FIELDS: Mapping[str, Field] = {
     "answer_after": DELAY,
@@ -115,6 +124,21 @@ def _check_digits(name: str, value: Any) -> str:
     return value
 
 
+def _check_audio(name: str, value: Any) -> dict[str, Any]:
+    """``{"tone": hz}`` (20..7900) or ``{"wav": path}`` (an existing file)."""
+    if not isinstance(value, dict) or len(value) != 1 or not ({"tone", "wav"} & set(value)):
+        raise InvalidRequest(name, f'must be {{"tone": hz}} or {{"wav": "/path.wav"}}, got {value!r}')
+    if "tone" in value:
+        hz = value["tone"]
+        if not _is_number(hz) or not 20 <= hz <= 7900:
+            raise InvalidRequest(f"{name}.tone", f"must be a frequency in Hz between 20 and 7900, got {hz!r}")
+        return {"tone": float(hz)}
+    path = value["wav"]
+    if not isinstance(path, str) or not os.path.isfile(path):
+        raise InvalidRequest(f"{name}.wav", f"must be the path of an existing WAV file, got {path!r}")
+    return {"wav": path}
+
+
 def _check(name: str, spec: Field, value: Any) -> Any:
     if value is None:
         if spec.nullable:
@@ -138,6 +162,8 @@ def _check(name: str, spec: Field, value: Any) -> Any:
         return value
     if spec.kind == "digits":
         return _check_digits(name, value)
+    if spec.kind == "audio":
+        return _check_audio(name, value)
     if spec.kind == "dtmf_plan":
         if not isinstance(value, list):
             raise InvalidRequest(name, f'must be a list of {{"after": seconds, "digits": "..."}}, got {value!r}')
@@ -271,7 +297,7 @@ class ControlApi:
     async def place_call(self, request: web.Request) -> web.Response:
         args = validate(await _json_body(request), CALL_FIELDS)
         kwargs: dict[str, Any] = {}
-        for key in ("caller_name", "dtmf", "hangup_after", "sends_audio", "language"):
+        for key in ("caller_name", "dtmf", "hangup_after", "sends_audio", "language", "audio"):
             if key in args and args[key] is not None:
                 kwargs[key] = args[key]
         try:
@@ -292,6 +318,23 @@ class ControlApi:
         options = {k: args[k] for k in ("gap", "duration_ms") if k in args}
         self.world.send_dtmf(call_id, args["digits"], **options)
         return web.json_response(self.world.call_info(call_id), status=202)
+
+    async def audio(self, request: web.Request) -> web.Response:
+        """What real SIP phones sent this party (pbxsim's SIP side records it)."""
+        info = self._call(request)
+        sip = self.world.sip
+        if sip is None:
+            raise NotFound("no received audio: pbxsim runs without its SIP side (--sip)")
+        loop = asyncio.get_running_loop()
+        if request.query.get("format") == "wav":
+            body = await loop.run_in_executor(None, sip.received_wav, info["id"])
+            return web.Response(body=body, content_type="audio/wav")
+        try:
+            hz = tuple(float(f) for f in request.query.get("hz", "").split(",") if f.strip())
+        except ValueError:
+            raise InvalidRequest("hz", f"must be frequencies separated by commas, got {request.query['hz']!r}") from None
+        summary = await loop.run_in_executor(None, sip.received_audio, info["id"], hz)
+        return web.json_response({"id": info["id"], **summary.as_dict()})
 
     async def hangup(self, request: web.Request) -> web.Response:
         validate(await _json_body(request), HANGUP_FIELDS)
@@ -318,7 +361,10 @@ class ControlApi:
         extension = request.match_info["extension"]
         self._phone(extension)
         changes = validate(await _json_body(request), PHONE_FIELDS)
-        return web.json_response(phone_view(self.world.set_phone(extension, **changes)))
+        try:
+            return web.json_response(phone_view(self.world.set_phone(extension, **changes)))
+        except ValueError as err:  # a URI without the SIP side
+            raise InvalidRequest("uri", str(err)) from None
 
     # --- numbers -------------------------------------------------------------------------------
     async def list_numbers(self, request: web.Request) -> web.Response:
@@ -355,6 +401,7 @@ def create_control_app(world: World) -> web.Application:
         ("GET", "/_sim/calls/{id}", api.get_call),
         ("POST", "/_sim/calls/{id}/dtmf", api.dtmf),
         ("POST", "/_sim/calls/{id}/hangup", api.hangup),
+        ("GET", "/_sim/calls/{id}/audio", api.audio),
         ("GET", "/_sim/phones", api.list_phones),
         ("GET", "/_sim/phones/{extension}", api.get_phone),
         ("POST", "/_sim/phones/{extension}", api.set_phone),

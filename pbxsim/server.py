@@ -7,6 +7,7 @@ the control API, on loopback, configured from ``asterisk_etc/``.
         sim.ami_port
         sim.control_url    # "http://127.0.0.1:<port>" (None until pbxsim.control exists)
         sim.world          # the Python API: set_phone, place_inbound_call, ...
+        sim.sip_port       # with sip=True: the UDP port of pbxsim's SIP side (pbxsim.sip)
 
 Ports default to the configuration's (http.conf 8088, manager.conf 5038, control
 8089); 0 asks for an ephemeral port, the bound one is exposed. Things the configuration
@@ -35,6 +36,7 @@ from pbxsim.world.world import DialplanRunner
 _log = logging.getLogger("pbxsim")
 
 DEFAULT_CONTROL_PORT = 8089
+DEFAULT_SIP_PORT = 5060  # pbxsim's SIP side (--sip), as Asterisk's pjsip.conf transport; 0 = any free port
 
 
 class AmiWorldView:
@@ -99,6 +101,8 @@ class PbxSim:
         with_ami: bool = True,
         with_control: bool = True,
         seed: int | None = None,
+        sip: bool = False,
+        sip_port: int = DEFAULT_SIP_PORT,
     ) -> None:
         self.etc_dir = Path(etc_dir)
         self.etc = etc
@@ -115,6 +119,9 @@ class PbxSim:
         self.with_ami = with_ami
         self.with_control = with_control
         self.seed = seed
+        self.sip = sip
+        self._sip_port = sip_port
+        self.sip_port: int | None = None
         self.world: World | None = None  # type: ignore[assignment]
         self.problems: tuple[str, ...] = ()
         self.host = ""
@@ -156,6 +163,8 @@ class PbxSim:
                 await self._start_ami(etc)
             if self.with_control and self._control_port is not None:
                 await self._start_control()
+            if self.sip:
+                await self._start_sip()
         except BaseException:
             await self.close()
             raise
@@ -223,7 +232,30 @@ class PbxSim:
         assert self.world is not None
         self.control_port = await self._serve(make(self.world), int(self._control_port or 0))
 
+    async def _start_sip(self) -> None:
+        """pbxsim's SIP side (pbxsim.sip): a pjsua2 endpoint calling real phones."""
+        from pbxsim.sip import SipUnavailable, unavailable_reason
+
+        reason = unavailable_reason()
+        if reason is not None:
+            raise SipUnavailable(f"pbxsim --sip: {reason}")
+        from pbxsim.sip.side import SipSide
+
+        assert self.world is not None
+        side = SipSide(self.world, port=self._sip_port, host=self.host)
+        self.world.sip = side
+        try:
+            self.sip_port = await side.start()
+        except BaseException:
+            self.world.sip = None
+            raise
+
     async def close(self) -> None:
+        if self.world is not None and self.world.sip is not None:
+            try:
+                await self.world.sip.close()
+            finally:
+                self.world.sip = None
         if self._ami is not None:
             try:
                 await self._ami.close()
@@ -318,13 +350,15 @@ async def serve(
     ari_password: str | None = None,
     ami_user: str | None = None,
     ami_secret: str | None = None,
+    sip: bool = False,
+    sip_port: int = DEFAULT_SIP_PORT,
     out: Any = print,
 ) -> None:
     """Run pbxsim until cancelled, printing where it listens, the configuration
     problems it cannot honour, and any session credentials it generated."""
     creds, lines = session_credentials(etc_dir, ari_user, ari_password, ami_user, ami_secret)
     sim = PbxSim(etc_dir, bind=bind, ari_port=ari_port, ami_port=ami_port, control_port=control_port,
-                 speed=speed, **creds)  # type: ignore[arg-type]
+                 speed=speed, sip=sip, sip_port=sip_port, **creds)  # type: ignore[arg-type]
     async with sim:
         settle_heap()
         for problem in sim.problems:
@@ -334,6 +368,8 @@ async def serve(
             out(f"pbxsim: AMI 127.0.0.1:{sim.ami_port}")
         if sim.control_url:
             out(f"pbxsim: control API {sim.control_url}")
+        if sim.sip_port:
+            out(f"pbxsim: SIP udp:{sim.host}:{sim.sip_port} (real phones: set_phone uri)")
         for line in lines:
             out(f"pbxsim: {line}")
         out(f"pbxsim: speed x{speed:g}; Ctrl-C stops")

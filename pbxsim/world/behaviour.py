@@ -8,6 +8,7 @@ simulated seconds (divided by the world's ``speed``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any, TypeVar
 
@@ -24,6 +25,7 @@ class PhoneBehaviour:
     reject: bool = False  # answers every call with 486 Busy Here
     no_answer: bool = False  # rings until the caller gives up
     sends_audio: bool = True  # a softphone sends RTP at once, so Answer() does not wait
+    uri: str | None = None  # a real SIP phone pbxsim's SIP side calls (None: simulated)
 
 
 @dataclass(frozen=True)
@@ -48,11 +50,13 @@ class DtmfPlan:
 @dataclass(frozen=True)
 class CallerBehaviour:
     """An inbound caller. ``sends_audio`` False is the recorded SIPp caller that sends no
-    RTP, for which Answer() waits its full 500 ms (the recorded default)."""
+    RTP, for which Answer() waits its full 500 ms (the recorded default). ``audio`` is
+    played into a real SIP phone's call bridged with it (pbxsim's SIP side)."""
 
     dtmf: tuple[DtmfPlan, ...] = ()
     hangup_after: float | None = None
     sends_audio: bool = False
+    audio: Mapping[str, Any] | None = None  # what real SIP phones hear from it: {"tone": hz} or {"wav": path}
 
 
 def updated(current: T, changes: dict[str, Any]) -> T:

@@ -56,6 +56,7 @@ class Calls:
         hangup_after: float | None = None,
         sends_audio: bool = False,
         language: str = "en",
+        audio: Mapping[str, Any] | None = None,
     ) -> str:
         """A call from ``from_`` arrives on the trunk for ``to`` and enters the dialplan
         in the trunk's context. Returns the channel id (the call's id)."""
@@ -80,7 +81,8 @@ class Calls:
             dnid=to,
             sends_audio=sends_audio,
         )
-        ch.party = CallerBehaviour(dtmf=plans, hangup_after=hangup_after, sends_audio=sends_audio)
+        ch.party = CallerBehaviour(dtmf=plans, hangup_after=hangup_after, sends_audio=sends_audio,
+                                   audio=dict(audio) if audio else None)
         world.set_variable(ch, "SIPDOMAIN", "127.0.0.1")
         ch.note("call", **{"from": from_, "to": to})
         for plan in plans:
@@ -197,20 +199,45 @@ class Calls:
             return
         world.publish(DialBegin(None, ch.snapshot(), ch.dialstring))
         b = ch.party
-        if getattr(b, "reject", False) or getattr(b, "busy", False):
-            ch.hangup_cause = 17
-            ch.hangup_by = "busy"
-            ch.mark_gone()
-            world.publish(ChannelHangupRequest(ch.snapshot(), cause=17, tech_cause=486))
-            world.publish(DialEnd(None, ch.snapshot(), "BUSY", ch.dialstring))
-            ch.note("hangup", by="busy")
-            world.destroy(ch, 17, tech_cause=486)
+        uri = getattr(b, "uri", None)
+        if uri and world.sip is not None:
+            from pbxsim.sip.dialing import DialHandler
+
+            world.sip.dial(ch, uri, DialHandler(
+                ringing=lambda: self._ringing(ch),
+                answered=lambda: self._answered(ch, app, app_args, target),
+                failed=lambda cause, code: self._failed(ch, cause, code),
+            ))
             return
-        world.publish(DialState(None, ch.snapshot(), "RINGING", ch.dialstring))
-        world.set_state(ch, "Ringing")
-        ch.note("ringing")
+        if getattr(b, "reject", False) or getattr(b, "busy", False):
+            self._failed(ch, 17, 486)
+            return
+        self._ringing(ch)
         if not b.no_answer:
             world.later(b.answer_after, self._answered, ch, app, app_args, target, owner=ch)
+
+    def _ringing(self, ch: Channel) -> None:
+        if ch.hungup or ch.state != "Down":
+            return
+        self.world.publish(DialState(None, ch.snapshot(), "RINGING", ch.dialstring))
+        self.world.set_state(ch, "Ringing")
+        ch.note("ringing")
+
+    def _failed(self, ch: Channel, cause: int, tech_cause: int) -> None:
+        """The phone or number refused the call: busy (17, 486) as recorded; a real SIP
+        phone's other refusals with chan_pjsip's cause and app_dial's status."""
+        world = self.world
+        if ch.hungup:
+            return
+        from pbxsim.sip.dialing import dial_status
+
+        ch.hangup_cause = cause
+        ch.hangup_by = "busy" if cause == 17 else "refused"
+        ch.mark_gone()
+        world.publish(ChannelHangupRequest(ch.snapshot(), cause=cause, tech_cause=tech_cause))
+        world.publish(DialEnd(None, ch.snapshot(), dial_status(cause), ch.dialstring))
+        ch.note("hangup", by=ch.hangup_by)
+        world.destroy(ch, cause, tech_cause=tech_cause)
 
     def _answered(self, ch: Channel, app: str | None, app_args: str, target: tuple[str, str, int]) -> None:
         world = self.world

@@ -6,7 +6,8 @@ Entries are small dicts: ``{"t": <simulated seconds since the call began>, "even
 the class), ``bridge`` (``entered``/``left`` with id and type), ``talking`` (``with`` the
 other parties' numbers), ``pressed`` (digits the party sent), ``received_dtmf``
 (digits played to it), ``hold``, ``hangup`` (``by``: caller, operator, number, app,
-dialplan, timeout, busy), ``recording``.
+dialplan, timeout, busy, refused), ``recording``; for a real SIP phone (pbxsim.sip)
+``sip_invite`` (``uri``), ``sip_cancel`` / ``sip_bye`` (``cause``) sent by pbxsim.
 """
 
 from __future__ import annotations

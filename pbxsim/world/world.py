@@ -102,6 +102,7 @@ class World:
         self.bridges = BridgeOps(self)
         self.media = MediaOps(self, recordings_dir)
         self.calls = Calls(self)
+        self.sip: Any = None  # pbxsim.sip.side.SipSide when real SIP phones are enabled
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # --- clock, timers, tasks ------------------------------------------------------------
@@ -522,17 +523,25 @@ class World:
         return ep
 
     def set_phone(self, extension: str, **changes: Any) -> Endpoint:
-        """Change an operator phone's behaviour; (un)registering publishes what Asterisk
-        does: ContactStatus NonQualified, endpoint online, device NOT_INUSE, ContactStatus
+        """Change an operator phone's behaviour; ``uri`` makes it a real SIP phone
+        (registered unless ``registered`` says otherwise; None/"" makes it simulated and
+        unregistered again). (Un)registering publishes what Asterisk does: ContactStatus NonQualified, endpoint online, device NOT_INUSE, ContactStatus
         Reachable; or device UNAVAILABLE, endpoint offline, ContactStatus Removed."""
         ep = self.phone(extension)
+        if "uri" in changes:
+            changes["uri"] = changes["uri"] or None
+            if changes["uri"] and self.sip is None:
+                raise ValueError("a phone URI needs pbxsim's SIP side (PbxSim(sip=True), switchboard pbxsim --sip)")
+            changes.setdefault("registered", changes["uri"] is not None)
         before = ep.registered
         ep.behaviour = updated(ep.behaviour, changes)
         after = ep.registered
+        if after and ep.behaviour.uri:
+            ep.contact_uri = ep.behaviour.uri
         if before == after:
             return ep
         if after:
-            ep.contact_uri = f"sip:{extension}@127.0.0.1:{5080 + (sum(map(ord, extension)) % 900) + 1}"
+            ep.contact_uri = ep.behaviour.uri or f"sip:{extension}@127.0.0.1:{5080 + (sum(map(ord, extension)) % 900) + 1}"
             self.publish(ContactStatusChanged(extension, ep.contact_uri, "NonQualified", ep.key, 0, "pbxsim-phone"))
             self.publish(EndpointStateChanged(ep.snapshot()))
             self.refresh_device(ep)
