@@ -96,3 +96,82 @@ class Peer:
     def stderr(self) -> str:
         assert self.proc.stderr is not None
         return self.proc.stderr.read() if self.proc.poll() is not None else ""
+
+
+class MiniRegistrar:
+    """A SIP registrar on loopback UDP, just enough for digest-authenticated REGISTERs.
+
+    Challenges every REGISTER without credentials (401), accepts ones whose MD5 digest
+    matches ``password`` (200, echoing the Contact) and refuses the rest (403). Every
+    accepted REGISTER is recorded as ``(user, contact, expires)`` in ``registrations``.
+    """
+
+    REALM = "switchboard"
+    NONCE = "5f1c0ffee"
+
+    def __init__(self, password: str) -> None:
+        import socket
+
+        self.password = password
+        self.registrations: list[tuple[str, str, int]] = []
+        self.refused = 0
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self.sock.close()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, addr = self.sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            reply = self.handle(data.decode(errors="replace"))
+            if reply:
+                self.sock.sendto(reply.encode(), addr)
+
+    def handle(self, message: str) -> str:
+        """The response to one request (empty for anything but REGISTER)."""
+        import hashlib
+        import re
+
+        head = message.split("\r\n\r\n", 1)[0].split("\r\n")
+        method, uri = head[0].split(" ")[:2]
+        if method != "REGISTER":
+            return ""
+        headers = [line.split(":", 1) for line in head[1:] if ":" in line]
+        get = {name.strip().lower(): value.strip() for name, value in headers}
+        echoed = [f"{n}:{v}" for n, v in headers if n.strip().lower() in ("via", "v", "from", "f", "call-id", "i", "cseq")]
+        to = get.get("to", get.get("t", "")) + ";tag=reg1"
+
+        def md5(text: str) -> str:
+            return hashlib.md5(text.encode()).hexdigest()
+
+        def response(status: str, *extra: str) -> str:
+            return "\r\n".join([f"SIP/2.0 {status}", *echoed, f"To: {to}", *extra, "Content-Length: 0", "", ""])
+
+        auth = get.get("authorization", "")
+        if not auth:
+            return response("401 Unauthorized",
+                            f'WWW-Authenticate: Digest realm="{self.REALM}", nonce="{self.NONCE}", algorithm=MD5')
+        params = dict(re.findall(r'(\w+)="?([^",]*)"?', auth))
+        ha1 = md5(f"{params.get('username')}:{self.REALM}:{self.password}")
+        expected = md5(f"{ha1}:{self.NONCE}:{md5('REGISTER:' + params.get('uri', uri))}")
+        if params.get("response") != expected:
+            self.refused += 1
+            return response("403 Forbidden")
+        contact = get.get("contact", get.get("m", ""))
+        match = re.search(r"expires=(\d+)", contact) or re.search(r"(\d+)", get.get("expires", "300"))
+        expires = int(match.group(1)) if match else 300
+        self.registrations.append((params.get("username", ""), contact, expires))
+        return response("200 OK", f"Contact: {contact}" + ("" if "expires=" in contact else f";expires={expires}"))

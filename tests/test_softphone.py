@@ -31,7 +31,7 @@ from tui.phone.audio import (
 
 pj = pytest.importorskip("pjsua2", reason="pjsua2 (PyPI pjsua2-python) is not installed")
 
-from softphone_support import Peer  # noqa: E402
+from softphone_support import MiniRegistrar, Peer  # noqa: E402
 from tui.phone import pjsua  # noqa: E402
 from tui.phone.engine import PhoneConfig, PhoneEngine  # noqa: E402
 
@@ -262,3 +262,28 @@ def test_no_audio_device_is_a_clear_message_not_a_crash() -> None:
     assert pick_device(devices, 0, "output").name.startswith("HDA")
     with pytest.raises(NoAudioDevice, match="'Plantronics' not found; available: 0: HDA"):
         pick_device(devices, "Plantronics", "input")
+
+
+@pytest.fixture
+def registrar():
+    server = MiniRegistrar(password="s3cret")
+    yield server
+    server.close()
+
+
+def test_softphone_registers_with_digest_auth_and_unregisters_on_stop(peers, registrar) -> None:
+    phone = peers("--registrar", f"127.0.0.1:{registrar.port}", "--password", "s3cret", name="1001")
+    event = phone.expect(lambda e: e["event"] == "Registration", what="Registration")
+    assert event == {"event": "Registration", "registered": True, "reason": "200 OK"}
+    user, contact, expires = registrar.registrations[0]
+    assert user == "1001" and "sip:1001@127.0.0.1:" in contact and expires > 0
+    assert phone.close() == 0
+    assert registrar.registrations[-1][2] == 0  # unregistered before the library went down
+    assert phone.expect(lambda e: e["event"] == "Registration", what="Registration")["registered"] is False
+
+
+def test_softphone_with_a_wrong_password_reports_the_refusal(peers, registrar) -> None:
+    phone = peers("--registrar", f"127.0.0.1:{registrar.port}", "--password", "wrong", name="1002")
+    event = phone.expect(lambda e: e["event"] == "Registration", what="Registration")
+    assert event["registered"] is False and event["reason"].startswith("403")
+    assert registrar.refused >= 1 and not registrar.registrations
