@@ -298,6 +298,36 @@ def test_refusals(tmp_path: Path) -> None:
     run(scenario(), timeout=40)
 
 
+def test_the_target_hanging_up_during_a_consultation_returns_the_caller_and_the_caller_hanging_up_ends_all(
+        tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with center(tmp_path) as c:
+            seen = listen(c)
+            await c.phone("1001", answer_after=0.5)
+            call, op = await connected(c)
+            mixing = f"switchboard-call-{call}"
+            c.controller.transfer("john", call, "1001", "warm")
+            target = c.controller.calls[call].transfer.leg.channel_id
+            await c.until(lambda: bridge_of(c, target) == mixing, message="consulting anna")
+            await c.sim.hangup(target)  # anna hangs up on john
+            await c.until(lambda: bridge_of(c, call) == mixing, message="caller back with john")
+            assert call_states(seen)[-1] == ("connected", None) and c.operator("john") == "on_call"
+
+            c.controller.transfer("john", call, "anna", "warm")  # again; the caller gives up meanwhile
+            second = c.controller.calls[call].transfer.leg.channel_id
+            await c.until(lambda: bridge_of(c, second) == mixing, message="consulting anna again")
+            await c.sim.hangup(call)
+            await c.until(lambda: hung_up(c, op) and hung_up(c, second), message="everyone hung up")
+            row = await c.until_row(call, lambda r: r.get("ended_at"), message="call ended")
+            assert row["outcome"] == "completed" and call_states(seen)[-1][0] == "ended"
+            assert c.operator("john") in ("wrapup", "ready")
+            kinds = await c.events(call)
+            assert kinds.count("transfer_requested") == 2 and kinds.count("transfer_failed") == 1
+            await nothing_left(c)
+
+    run(scenario(), timeout=40)
+
+
 # --- server restarts --------------------------------------------------------------------------
 
 def test_a_restart_during_a_warm_consultation_gives_the_caller_back_to_the_operator(tmp_path: Path) -> None:
