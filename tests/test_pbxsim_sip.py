@@ -94,8 +94,8 @@ class Child:
 class Phone(Child):
     """``python -m pbxsim.sip.ua``: JSON commands in, JSON events out."""
 
-    def __init__(self) -> None:
-        super().__init__("-m", "pbxsim.sip.ua", "--user", "1001", "--tone", "600")
+    def __init__(self, user: str = "1001", tone: float = 600) -> None:
+        super().__init__("-m", "pbxsim.sip.ua", "--user", user, "--tone", f"{tone:g}")
         self.uri = self.event("ready")["uri"]
 
     def event(self, name: str, timeout: float = 15.0, **match: Any) -> dict[str, Any]:
@@ -171,9 +171,10 @@ class Lab:
         assert status == 200, body
         return str(body["id"])
 
-    async def bridged_caller(self, operator: str, tone: float) -> str:
-        """A simulated caller playing ``tone``, in a mixing bridge with ``operator``."""
-        caller = await self.control.place_call("+15550001", "100", audio={"tone": tone}, sends_audio=True)
+    async def bridged_caller(self, operator: str, tone: float, wav: str | None = None) -> str:
+        """A simulated caller playing ``tone`` (or ``wav``), in a mixing bridge with ``operator``."""
+        sound = {"wav": wav} if wav else {"tone": tone}
+        caller = await self.control.place_call("+15550001", "100", audio=sound, sends_audio=True)
         await self.events.next("StasisStart", lambda e: e["channel"]["id"] == caller)
         status, bridge = await self.ari.post("/bridges", params={"type": "mixing"})
         assert status == 200
@@ -287,6 +288,67 @@ def test_bridged_with_a_caller_each_side_hears_the_other(sip: Sip) -> None:
             await lb.control.hangup(caller)
 
     run(scenario(), timeout=60)
+
+
+def test_a_caller_speaking_a_wav_is_heard_by_the_real_phone(sip: Sip, tmp_path: Path) -> None:
+    speech = audio.write_tone_wav(tmp_path / "speech.wav", 800, seconds=4.0, rate=8000)  # 8 kHz as espeak-ng/prompts
+
+    async def scenario() -> None:
+        async with lab(sip) as lb:
+            real = await lb.originate("PJSIP/1001")
+            await in_thread(sip.phone.event, "incoming")
+            sip.phone.send("answer")
+            await lb.events.next("StasisStart", lambda e: e["channel"]["id"] == real)
+            caller = await lb.bridged_caller(real, 0, wav=str(speech))
+
+            async def phone_hears_800() -> bool:
+                sip.phone.send("received", hz=[800])
+                heard = await in_thread(sip.phone.event, "received")
+                return heard["seconds"] > 0.5 and abs(heard["dominant_hz"] - 800) <= 10
+
+            await until_async(phone_hears_800, "the phone to hear the caller's WAV")
+            await lb.control.hangup(caller)
+            sip.phone.send("hangup")
+            await in_thread(sip.phone.event, "ended")
+
+    run(scenario(), timeout=40)
+
+
+def test_two_real_phones_in_one_bridge_hear_each_other(sip: Sip) -> None:
+    other = Phone("1002", tone=700)
+
+    async def answered(phone: Phone, lb: Lab, extension: str) -> str:
+        channel = await lb.originate(f"PJSIP/{extension}")
+        await in_thread(phone.event, "incoming")
+        phone.send("answer")
+        await lb.events.next("StasisStart", lambda e: e["channel"]["id"] == channel)
+        return channel
+
+    async def hears(phone: Phone, hz: float) -> bool:
+        phone.send("received", hz=[hz])
+        heard = await in_thread(phone.event, "received")
+        return heard["seconds"] > 0.5 and abs(heard["dominant_hz"] - hz) <= 10
+
+    async def scenario() -> None:
+        async with lab(sip) as lb:
+            await lb.control.set_phone("1002", uri=other.uri)
+            try:
+                first, second = await answered(sip.phone, lb, "1001"), await answered(other, lb, "1002")
+                status, bridge = await lb.ari.post("/bridges", params={"type": "mixing"})
+                await lb.ari.post(f"/bridges/{bridge['id']}/addChannel", params={"channel": f"{first},{second}"})
+                await until_async(lambda: hears(sip.phone, 700), "1001 to hear 1002's 700 Hz")
+                await until_async(lambda: hears(other, 600), "1002 to hear 1001's 600 Hz")
+                other.send("hangup")
+                await lb.events.next("ChannelDestroyed", lambda e: e["channel"]["id"] == second)
+                await lb.ari.delete(f"/channels/{first}")
+                await in_thread(sip.phone.event, "ended")
+            finally:
+                await lb.control.set_phone("1002", uri=None)
+
+    try:
+        run(scenario(), timeout=40)
+    finally:
+        other.stop()
 
 
 def test_ari_hangup_while_ringing_cancels_and_a_refusal_is_busy(sip: Sip) -> None:
