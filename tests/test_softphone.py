@@ -7,7 +7,10 @@ pjsua2 allows one Endpoint per process, so every real phone here is a child proc
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+import sys
 import wave
 from array import array
 from pathlib import Path
@@ -31,7 +34,7 @@ from tui.phone.audio import (
 
 pj = pytest.importorskip("pjsua2", reason="pjsua2 (PyPI pjsua2-python) is not installed")
 
-from softphone_support import MiniRegistrar, Peer  # noqa: E402
+from softphone_support import ROOT, MiniRegistrar, Peer  # noqa: E402
 from tui.phone import pjsua  # noqa: E402
 from tui.phone.engine import PhoneConfig, PhoneEngine  # noqa: E402
 
@@ -198,6 +201,12 @@ def test_display_name_is_taken_from_the_remote_uri() -> None:
     assert pjsua.display_name("sip:1001@pbx") == ""
 
 
+def test_registrar_host_keeps_ipv6_brackets() -> None:
+    assert pjsua.registrar_host("pbx.example.org:5060") == "pbx.example.org"
+    assert pjsua.registrar_host("[::1]:5060") == "[::1]"
+    assert pjsua.registrar_host("10.0.0.5") == "10.0.0.5"
+
+
 # --- audio helpers -------------------------------------------------------------------
 
 
@@ -287,3 +296,33 @@ def test_softphone_with_a_wrong_password_reports_the_refusal(peers, registrar) -
     event = phone.expect(lambda e: e["event"] == "Registration", what="Registration")
     assert event["registered"] is False and event["reason"].startswith("403")
     assert registrar.refused >= 1 and not registrar.registrations
+
+
+ONE_ENDPOINT_SCRIPT = """
+import json
+from tui.phone.audio import Silence
+from tui.phone.engine import PhoneConfig
+from tui.phone.pjsua import PjsuaPhone
+
+def phone():
+    return PjsuaPhone(PhoneConfig(extension="x"), source=Silence(), sink=Silence(), bind_address="127.0.0.1")
+
+first, second, events = phone(), phone(), []
+first.start(events.append)
+second.start(events.append)  # a second Endpoint would abort the interpreter
+first.stop()
+again = phone()
+again.start(events.append)  # a new Endpoint once the first is destroyed
+left_running = again  # not stopped: the atexit hook must stop it cleanly
+print(json.dumps([type(e).__name__ + ":" + str(getattr(e, "registered", getattr(e, "message", ""))) for e in events]))
+"""
+
+
+def test_one_endpoint_per_process_is_enforced_restart_works_and_exit_stops_the_phone() -> None:
+    done = subprocess.run([sys.executable, "-c", ONE_ENDPOINT_SCRIPT], cwd=ROOT, capture_output=True,
+                          text=True, timeout=20)
+    assert done.returncode == 0, done.stderr
+    events = json.loads(done.stdout.strip().splitlines()[-1])
+    assert events[0] == "Registration:True"
+    assert events[1].startswith("PhoneError:The softphone could not start: another one runs")
+    assert events[2:] == ["Registration:False", "Registration:True"]

@@ -59,6 +59,10 @@ from tui.phone.engine import (
     Registration,
 )
 
+# pjsua2 allows one Endpoint per process; constructing a second one throws a C++
+# exception that aborts the interpreter. This lock is held while one exists.
+_ENDPOINT_IN_USE = threading.Lock()
+
 PREFERRED_CODECS = ("PCMU/8000", "PCMA/8000", "G722/16000")
 PUMP_MS = 10
 LEVEL_EVERY_S = 0.25
@@ -94,6 +98,13 @@ def display_name(uri: str) -> str:
     """``"Max Mustermann" <sip:...>`` -> ``Max Mustermann`` (empty when there is none)."""
     match = re.match(r'\s*"?([^"<]*?)"?\s*<', uri)
     return match.group(1).strip() if match else ""
+
+
+def registrar_host(registrar: str) -> str:
+    """``host`` of ``host[:port]`` (``[v6]`` kept in brackets, as SIP URIs want it)."""
+    if registrar.startswith("["):
+        return registrar[: registrar.index("]") + 1]
+    return registrar.split(":", 1)[0]
 
 
 @contextlib.contextmanager
@@ -194,6 +205,10 @@ class PjsuaPhone:
         if self._thread is not None:
             return
         self._on_event = on_event
+        if not _ENDPOINT_IN_USE.acquire(blocking=False):
+            self._emit(PhoneError("The softphone could not start: another one runs in this process "
+                                  "(pjsua2 allows one per process)."))
+            return
         self._thread = threading.Thread(target=self._pump, name="pjsua-pump", daemon=True)
         self._thread.start()
         atexit.register(self.stop)  # a pump killed mid-libHandleEvents at exit would crash
@@ -266,6 +281,12 @@ class PjsuaPhone:
             self._ep.libRegisterThread(name)
 
     def _pump(self) -> None:
+        try:
+            self._run()
+        finally:
+            _ENDPOINT_IN_USE.release()
+
+    def _run(self) -> None:
         try:
             self._init_lib()
         except BaseException as exc:  # pj.Error (port in use), NoAudioDevice is handled inside
@@ -358,7 +379,7 @@ class PjsuaPhone:
         tcp = ";transport=tcp" if cfg.transport == "tcp" else ""
         name = f'"{cfg.display_name}" ' if cfg.display_name else ""
         if cfg.registrar:
-            host = cfg.registrar.split(":", 1)[0]
+            host = registrar_host(cfg.registrar)
             acc_cfg.idUri = f"{name}<sip:{ext}@{host}>"
             acc_cfg.regConfig.registrarUri = f"sip:{cfg.registrar}{tcp}"
             acc_cfg.regConfig.timeoutSec = 300
