@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from tests.pbxsim_support import until
+from pbxsim_support import until
 
 NOW = 1_795_327_000.0
 
@@ -53,6 +53,7 @@ class FakeGateway:
         self.password = password
         self.retry_after = 0.0
         self.logins = 0
+        self.login_messages: list[dict[str, Any]] = []
         self.commands: list[dict[str, Any]] = []
         self.refuse: dict[str, str] = {}
         self.state: dict[str, Any] = {"type": "state", "status": "paused", "reason": "break",
@@ -113,6 +114,7 @@ class FakeGateway:
         if login.get("type") != "login":
             await ws.close(code=4401)
             return ws
+        self.login_messages.append(login)
         if login.get("password") != self.password:
             self.retry_after = max(1.0, self.retry_after * 2)
             await ws.send_str(json.dumps({"type": "login_failed",

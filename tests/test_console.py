@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 from textual.pilot import Pilot
 from textual.widgets import DataTable, OptionList, Static, TextArea
 
-from tests.console_support import NOW, OFFER, FakeGateway, call_msg
-from tests.pbxsim_support import run, until
+from console_support import NOW, OFFER, FakeGateway, call_msg
+from pbxsim_support import run, until
 from tui.app import ConsoleApp
 from tui.phone.fake import FakePhone
 from tui.screens.login import LoginScreen
@@ -255,3 +255,27 @@ def test_connection_drop_shows_banner_reconnects_restores_and_keeps_notes() -> N
         assert cmd["text"] == "call back friday"
 
     console(body)
+
+
+def test_replaced_by_another_login_the_console_says_so_and_does_not_reconnect() -> None:
+    async def body(app: ConsoleApp, pilot: Pilot, gateway: FakeGateway, phone: FakePhone):
+        for ws in list(gateway.sockets):
+            await ws.close(code=4409)
+        banner = app.screen.query_one("#banner", Static)
+        await until(lambda: "logged in from another console" in str(banner.render()))
+        await pilot.pause(0.3)
+        assert gateway.logins == 1 and app.link_status == "closed"
+
+    console(body)
+
+
+def test_invitation_code_is_sent_with_the_first_login_only() -> None:
+    async def body(app: ConsoleApp, pilot: Pilot, gateway: FakeGateway, phone: FakePhone):
+        await pilot.press(*"secret", "tab", *"INV-123", "enter")
+        await until(lambda: isinstance(app.screen, MainScreen), message="main screen")
+        assert gateway.login_messages[-1]["invite_code"] == "INV-123"
+        await gateway.drop()
+        await until(lambda: gateway.logins == 2, message="re-login")
+        assert "invite_code" not in gateway.login_messages[-1]
+
+    console(body, password=None)

@@ -3,7 +3,7 @@ script filling, and the choice of softphone for ``switchboard console``."""
 
 from __future__ import annotations
 
-from tests.console_support import HELLO, NOW, OFFER, call_msg
+from console_support import HELLO, NOW, OFFER, call_msg
 from tui.gateway_client import backoff_delays
 from tui.gateway_messages import Call, Hello, Offer, OperatorState, Queues, parse_message
 from tui.launch import choose_phone, default_registrar, phone_factory
@@ -35,6 +35,15 @@ def test_model_follows_offer_call_and_disposition() -> None:
     assert not model.in_call and model.call_id == "c-42"  # wrap-up: still this call
     model.disposition_saved("c-42")
     assert model.call_id is None and model.notes == {}
+
+
+def test_the_servers_draft_notes_restore_only_what_the_console_does_not_have() -> None:
+    model = ConsoleModel()
+    model.apply(parse_message(call_msg("connected", notes="server draft")))
+    assert model.notes == {"c-42": "server draft"}  # a restarted console gets them back
+    model.notes["c-42"] = "typed since"
+    model.apply(parse_message(call_msg("held", notes="server draft")))
+    assert model.notes == {"c-42": "typed since"}  # never overwrites what was typed
 
 
 def test_model_reports_unchanged_queue_board_as_no_change() -> None:

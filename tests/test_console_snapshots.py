@@ -15,8 +15,8 @@ from collections.abc import Awaitable, Callable, Iterator
 import pytest
 from textual.pilot import Pilot
 
-from tests.console_support import NOW, OFFER, FakeGateway, call_msg
-from tests.pbxsim_support import until
+from console_support import NOW, OFFER, FakeGateway, call_msg
+from pbxsim_support import until
 from tui.app import ConsoleApp
 from tui.phone.fake import FakePhone
 from tui.screens.main import MainScreen

@@ -88,13 +88,14 @@ class ConsoleApp(App):
 
     def on_login_screen_submitted(self, event: LoginScreen.Submitted) -> None:
         """The operator submitted the login form."""
-        self._login(event.operator, event.password)
+        self._login(event.operator, event.password, event.invite_code)
 
-    def _login(self, operator: str, password: str) -> None:
-        self.run_worker(self._do_login(operator, password), group="login", exclusive=True)
+    def _login(self, operator: str, password: str, invite_code: str = "") -> None:
+        self.run_worker(self._do_login(operator, password, invite_code), group="login",
+                        exclusive=True)
 
-    async def _do_login(self, operator: str, password: str) -> None:
-        client = GatewayClient(self.gateway_url, operator, password,
+    async def _do_login(self, operator: str, password: str, invite_code: str = "") -> None:
+        client = GatewayClient(self.gateway_url, operator, password, invite_code=invite_code,
                                on_message=self._gateway_message,
                                on_status=lambda s: self.post_message(ConnectionChanged(s)),
                                delay=self._reconnect_delay)

@@ -6,7 +6,9 @@ receive loop, which reconnects after a drop with capped, jittered backoff, logs 
 again and so gets ``hello``/``state``/``queues``/``call`` to restore the screen.
 Commands carry ids; :meth:`command` awaits the matching ``ack`` or raises
 :class:`CommandFailed` with the server's ``error``. Messages and connection changes
-go to two callbacks (the app turns them into Textual messages).
+go to two callbacks (the app turns them into Textual messages). A connection closed
+with 4409 (the operator logged in elsewhere) is not reconnected: two consoles would
+otherwise take the session from each other forever.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ from tui.gateway_messages import Ack, Error, Hello, LoginFailed, ServerMessage, 
 log = logging.getLogger(__name__)
 
 CLIENT_NAME = "switchboard-console/0.1"
+# Close codes after which reconnecting would be wrong (docs/gateway.md).
+FINAL_CLOSE_CODES = {4409: "logged in from another console",
+                     4401: "the server ended the session"}
 
 
 class LoginRejected(Exception):
@@ -77,10 +82,11 @@ class GatewayClient:
                  on_status: Callable[[ConnectionStatus], None] = lambda s: None,
                  ssl_context: ssl.SSLContext | None = None,
                  delay: Callable[[int], float] | None = None,
-                 command_timeout: float = 10.0) -> None:
+                 command_timeout: float = 10.0, invite_code: str = "") -> None:
         self.url = url
         self.operator = operator
         self._password = password
+        self._invite_code = invite_code
         self._on_message = on_message
         self._on_status = on_status
         self._ssl = ssl_context
@@ -104,8 +110,11 @@ class GatewayClient:
             kwargs["ssl"] = self._ssl
         ws = await connect(self.url, **kwargs)
         try:
-            await ws.send(json.dumps({"type": "login", "operator": self.operator,
-                                      "password": self._password, "client": CLIENT_NAME}))
+            login = {"type": "login", "operator": self.operator, "password": self._password,
+                     "client": CLIENT_NAME}
+            if self._invite_code:
+                login["invite_code"] = self._invite_code
+            await ws.send(json.dumps(login))
             reply = parse_message(json.loads(await asyncio.wait_for(ws.recv(), 10)))
         except BaseException:
             await ws.close()
@@ -116,6 +125,7 @@ class GatewayClient:
         if not isinstance(reply, Hello):
             await ws.close()
             raise ConnectionError(f"expected hello, got {reply!r}")
+        self._invite_code = ""  # spent: the password chosen with it is what works from now on
         return ws, reply
 
     async def login(self) -> Hello:
@@ -167,9 +177,13 @@ class GatewayClient:
                 attempt = 0
                 self._on_status(ConnectionStatus("connected"))
                 self._on_message(self.hello)
-            await self._receive(self._ws)
+            ws = self._ws
+            await self._receive(ws)
             self._ws = None
             self._fail_pending("connection lost")
+            if ws.close_code in FINAL_CLOSE_CODES and not self._closing:
+                self._on_status(ConnectionStatus("closed", 0, 0, FINAL_CLOSE_CODES[ws.close_code]))
+                return
 
     async def _receive(self, ws: ClientConnection) -> None:
         try:

@@ -95,6 +95,7 @@ class Call:
     ended_at: float | None = None
     recording: bool = False
     consult: Consult | None = None
+    notes: str = ""
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,8 @@ class ConsoleModel:
                 return {"call"}
             return set()
         if isinstance(msg, Call):
+            if msg.notes and not self.notes.get(msg.call_id):
+                self.notes[msg.call_id] = msg.notes  # the server's draft (a restarted console)
             self.call = msg
             self.last_call_id = msg.call_id
             if self.offer is not None and self.offer.call_id != msg.call_id:

@@ -1,4 +1,8 @@
-"""LoginScreen: operator name and password; the gateway's refusal (and retry time) shown."""
+"""LoginScreen: operator name and password; the gateway's refusal (and retry time) shown.
+
+A first login may carry the invitation code from ``switchboard operators invite``: the
+password typed with it becomes the operator's password.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ class LoginScreen(Screen):
 
         operator: str
         password: str
+        invite_code: str = ""
 
     def __init__(self, operator: str = "", gateway: str = "") -> None:
         super().__init__()
@@ -35,6 +40,7 @@ class LoginScreen(Screen):
             yield Label(f"Gateway {self._gateway}", id="login-gateway")
             yield Input(self._operator, placeholder="operator", id="operator")
             yield Input(placeholder="password", password=True, id="password")
+            yield Input(placeholder="invitation code (first login only)", id="invite")
             yield Static("", id="login-error")
         yield Footer()
 
@@ -48,15 +54,17 @@ class LoginScreen(Screen):
         self.query_one("#password", Input).focus()
 
     @on(Input.Submitted, "#password")
+    @on(Input.Submitted, "#invite")
     def password_entered(self) -> None:
-        """Enter on the password submits."""
+        """Enter on the password (or the invitation code) submits."""
         operator = self.query_one("#operator", Input).value.strip()
         if not operator:
             self.show_error("Enter your operator name.")
             self.query_one("#operator", Input).focus()
             return
         self.show_error("Logging in…")
-        self.post_message(self.Submitted(operator, self.query_one("#password", Input).value))
+        self.post_message(self.Submitted(operator, self.query_one("#password", Input).value,
+                                         self.query_one("#invite", Input).value.strip()))
 
     def show_error(self, message: str) -> None:
         """Show a refusal or progress line under the fields."""
