@@ -79,12 +79,17 @@ def test_reconnect_delays_double_and_are_capped_with_jitter() -> None:
     assert 7.5 <= delay(20) <= 12.5
 
 
-def test_auto_phone_falls_back_to_fake_with_the_reason() -> None:
-    kind, notice = choose_phone("auto", probe=lambda: "No audio device found.")
-    assert kind == "fake" and "No audio device found." in notice and "fake phone" in notice
-    assert choose_phone("auto", probe=lambda: None) == ("pjsua", "")
-    assert choose_phone("pjsua", probe=lambda: "silent")[0] == "pjsua"
-    assert choose_phone("fake", probe=lambda: None)[0] == "fake"
+def test_auto_phone_is_pjsua_when_it_runs_and_says_so_when_calls_are_silent() -> None:
+    assert choose_phone("auto", sip=lambda: None, audio=lambda: None) == ("pjsua", "")
+    kind, notice = choose_phone("auto", sip=lambda: None, audio=lambda: "No audio device.")
+    assert (kind, notice) == ("pjsua", "No audio device.")
+
+
+def test_auto_phone_falls_back_to_fake_with_the_reason_when_pjsua_cannot_run() -> None:
+    kind, notice = choose_phone("auto", sip=lambda: "No pjsua2.", audio=lambda: None)
+    assert kind == "fake" and notice.startswith("No pjsua2.") and "fake phone" in notice
+    assert choose_phone("pjsua", sip=lambda: "No pjsua2.", audio=lambda: None)[0] == "pjsua"
+    assert choose_phone("fake", sip=lambda: None, audio=lambda: None)[0] == "fake"
 
 
 def test_phone_factory_registers_the_hello_extension_at_the_gateway_host() -> None:

@@ -1,7 +1,9 @@
 """Choosing and building the console's softphone, for ``switchboard console`` (pure logic).
 
-``auto`` picks pjsua2 when it imports and a headset exists, else the FakePhone with a
-sentence saying why; an explicit ``pjsua`` is honoured (silent calls without a device).
+``auto`` picks pjsua2 whenever it can run here, so calls really ring on the console; a
+machine without a headset gets silent calls and a sentence saying so. Only when pjsua2
+cannot run (not installed, native library failing) does it fall back to the FakePhone,
+again saying why. ``fake`` and ``pjsua`` are honoured as given.
 The phone registers as the extension ``hello`` names, at ``registrar`` (by default the
 gateway's host, port 5060).
 """
@@ -24,18 +26,28 @@ from tui.phone.engine import (
 PhoneChoice = Literal["auto", "fake", "pjsua"]
 
 
+def sip_problem() -> str | None:
+    """None when the pjsua2 softphone can run here, else why not."""
+    try:
+        from tui.phone import pjsua
+    except Exception as exc:  # ImportError, or a native library failing to load
+        return f"The pjsua2 softphone cannot run here ({exc})."
+    check = getattr(pjsua, "sip_unavailable_reason", None)
+    return check() if check is not None else None
+
+
 def choose_phone(choice: PhoneChoice,
-                 probe: Callable[[], str | None] = pjsua_unavailable_reason
+                 sip: Callable[[], str | None] = sip_problem,
+                 audio: Callable[[], str | None] = pjsua_unavailable_reason
                  ) -> tuple[PhoneKind, str]:
     """The engine to run and a notice for the operator (empty when nothing to say)."""
     if choice == "fake":
         return "fake", "Fake phone: no SIP, no audio (--phone fake)."
-    reason = probe()
-    if choice == "pjsua":
-        return "pjsua", reason or ""
-    if reason is None:
-        return "pjsua", ""
-    return "fake", f"{reason} Using the fake phone (no SIP, no audio)."
+    if choice == "auto":
+        reason = sip()
+        if reason is not None:
+            return "fake", f"{reason} Using the fake phone (no SIP, no audio)."
+    return "pjsua", audio() or ""
 
 
 def default_registrar(gateway_url: str) -> str:

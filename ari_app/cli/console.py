@@ -19,7 +19,8 @@ from ari_app.cli import main
 @click.option("--phone", "phone_choice", type=click.Choice(["auto", "fake", "pjsua"]),
               default="auto", show_default=True,
               help="Softphone: pjsua2 with the headset, or a fake one without SIP and audio; "
-                   "auto uses pjsua2 when it works and an audio device exists.")
+                   "auto uses pjsua2 whenever it runs (silent calls without an audio "
+                   "device, said at start), else the fake one.")
 @click.option("--registrar", default=None, metavar="HOST:PORT",
               help="SIP server the softphone registers with (default: the gateway's host, "
                    "port 5060).")
