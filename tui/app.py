@@ -44,6 +44,7 @@ from tui.screens.main import MainScreen
 
 PhoneFactory = Callable[[Hello], PhoneEngine]
 NOTES_DEBOUNCE = 0.5
+QUEUES_REDRAW = 0.25  # the board redraws at most this often, however fast updates come
 
 
 class ConsoleApp(App):
@@ -76,6 +77,8 @@ class ConsoleApp(App):
         self.banner = ""
         self.notes_call: str | None = None
         self._notes_timer: Timer | None = None
+        self._queues_timer: Timer | None = None
+        self._queues_dirty = False
         self.main: MainScreen | None = None
         self._notices = list(notices or [])
 
@@ -144,8 +147,18 @@ class ConsoleApp(App):
         self.post_message(QueuesUpdate(msg) if isinstance(msg, Queues) else GatewayMessage(msg))
 
     def on_queues_update(self, message: QueuesUpdate) -> None:
-        """The queue board (coalesced)."""
-        self._show(self.model.apply(message.msg))
+        """The queue board: coalesced in the message queue, redrawn at most every 0.25 s."""
+        if self.model.apply(message.msg):
+            self._queues_dirty = True
+            if self._queues_timer is None:
+                self._flush_queues()
+
+    def _flush_queues(self) -> None:
+        self._queues_timer = None
+        if self._queues_dirty:
+            self._queues_dirty = False
+            self._show({"queues"})
+            self._queues_timer = self.set_timer(QUEUES_REDRAW, self._flush_queues)
 
     def on_gateway_message(self, message: GatewayMessage) -> None:
         """Fold a gateway message into the model; log what the operator should know."""
