@@ -3,6 +3,7 @@ holding bridge → ACD → operator's phone → mixing bridge → hang-up → wr
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from center_support import center
@@ -51,5 +52,24 @@ def test_a_phone_that_failed_once_is_tried_again_after_the_recheck(tmp_path: Pat
             await c.phone("1002", registered=True, answer_after=0.2)
             await c.until_row(first, lambda r: r.get("operator") == "john", timeout=10,
                               message="john is offered the call again after the recheck")
+
+    run(scenario(), timeout=40)
+
+
+def test_callers_held_at_the_same_moment_share_one_new_holding_bridge(tmp_path: Path) -> None:
+    """Concurrent first callers must not race to create a queue's bridge: Asterisk
+    refuses a second create-with-type while the first is in flight, and the loser would
+    wait outside the bridge."""
+    async def scenario() -> None:
+        async with center(tmp_path) as c:
+            await c.phone("1002")
+            c.controller.login("john")  # paused but on shift: callers wait
+            calls = list(await asyncio.gather(*(c.call(f"+1555123{i:04d}", press="1") for i in range(6))))
+            await c.until(lambda: all(c.controller.engine.position(call) for call in calls), timeout=15,
+                          message="all six waiting")
+            held = await asyncio.gather(*(c.controller.actions.hold("support", call, "default") for call in calls))
+            assert held == [True] * 6
+            bridge = await c.sb.ari.get_bridge("switchboard-queue-support")  # type: ignore[union-attr]
+            assert sorted(bridge.channels) == sorted(calls)
 
     run(scenario(), timeout=40)

@@ -11,6 +11,7 @@ when the bridge empties (recorded on Asterisk 22.10).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Mapping, Sequence
@@ -60,6 +61,7 @@ class Actions:
         self.app = app
         self.holding_members: dict[str, set[str]] = {}  # bridge id -> channels we put there
         self._bridges_made: set[str] = set()
+        self._creating: dict[str, asyncio.Lock] = {}
 
     async def quiet(self, what: str, coro: Awaitable[T]) -> T | None:
         """Await one request; a race (gone channel) or failure is logged, not raised."""
@@ -103,11 +105,16 @@ class Actions:
         """Put a caller in the queue's holding bridge, restarting its music if it was empty."""
         bridge = holding_bridge_id(queue)
         if bridge not in self._bridges_made:
-            made = await self.quiet(f"create {bridge}", self.ari.create_bridge("holding", bridge_id=bridge,
-                                                                               name=bridge))
-            if made is None:
-                return False
-            self._bridges_made.add(bridge)
+            # One creation at a time: a second POST /bridges/{id}?type=… while the first
+            # is in flight is refused by Asterisk (500 "Supplying a bridge type when
+            # updating a bridge is not allowed").
+            async with self._creating.setdefault(bridge, asyncio.Lock()):
+                if bridge not in self._bridges_made:
+                    made = await self.quiet(f"create {bridge}", self.ari.create_bridge(
+                        "holding", bridge_id=bridge, name=bridge))
+                    if made is None:
+                        return await self._music_alone(channel_id, music_class)
+                    self._bridges_made.add(bridge)
         members = self.holding_members.setdefault(bridge, set())
         was_empty = not members
         members.add(channel_id)
@@ -120,10 +127,16 @@ class Actions:
         except AriError as exc:
             members.discard(channel_id)
             log.info("add %s to %s: %s", channel_id, bridge, exc)
-            return False
+            return await self._music_alone(channel_id, music_class)
         if was_empty:
             await self.quiet(f"music on {bridge}", self.ari.start_bridge_moh(bridge, music_class))
         return True
+
+    async def _music_alone(self, channel_id: str, music_class: str) -> bool:
+        """No holding bridge: the caller still waits with music (on its own channel),
+        never in silence. Returns False: it is not in the bridge."""
+        await self.quiet(f"music on {channel_id}", self.ari.start_moh(channel_id, music_class))
+        return False
 
     def left_holding(self, bridge_id: str, channel_id: str) -> None:
         members = self.holding_members.get(bridge_id)
