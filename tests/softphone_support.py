@@ -30,6 +30,7 @@ class Peer:
             cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, bufsize=1)
         self.events: list[Event] = []
+        self.stderr = ""  # what the process wrote there, once closed
         self._queue: queue.Queue[Event] = queue.Queue()
         self._matched: set[int] = set()
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -78,7 +79,7 @@ class Peer:
 
     def close(self, timeout: float = 10.0) -> int:
         """Stop the phone; its process must exit by itself with status 0."""
-        if self.proc.poll() is None:
+        if self.proc.poll() is None and not self.proc.stdin.closed:
             try:
                 self.send("stop")
             except (BrokenPipeError, OSError):
@@ -90,12 +91,12 @@ class Peer:
             self.proc.wait()
             raise AssertionError(f"{self.name} did not exit within {timeout} s")
         self._reader.join(2)
+        for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            if pipe is not None and not pipe.closed:
+                if pipe is self.proc.stderr:
+                    self.stderr += pipe.read()
+                pipe.close()
         return code
-
-    @property
-    def stderr(self) -> str:
-        assert self.proc.stderr is not None
-        return self.proc.stderr.read() if self.proc.poll() is not None else ""
 
 
 class MiniRegistrar:

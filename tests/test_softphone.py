@@ -63,7 +63,7 @@ def peers():
 
     yield start
     for peer in started:  # stop them all at once, then collect
-        if peer.proc.poll() is None:
+        if peer.proc.poll() is None and not peer.proc.stdin.closed:
             peer.send("stop")
     codes = [peer.close() for peer in started]
     assert codes == [0] * len(started), [peer.stderr for peer in started]
