@@ -81,11 +81,14 @@ def test_two_softphones_exchange_tones_dtmf_hold_mute_and_hang_up(peers) -> None
     assert "sip:a@127.0.0.1" in incoming["remote_uri"]
     b.state("incoming")
     a.state("early")  # B rings (180)
+    ring = b.analyse([440, 480, A_TONE], skip=0, frames=10)  # B's headset rings: 440 + 480 Hz
+    assert ring["power"]["440"] > 1000 * ring["power"]["1000"] and ring["power"]["480"] > 1000 * ring["power"]["1000"]
     b.send("answer")
     assert a.state("connected")["call_id"] == b.state("connected")["call_id"] == incoming["call_id"]
 
     # Media through the custom port, both ways: each side hears the other's tone.
-    assert hears(b.analyse(FREQS), A_TONE, B_TONE)
+    answered = b.analyse(FREQS + [440])
+    assert hears(answered, A_TONE, B_TONE) and answered["power"]["440"] < 1e-3 * answered["power"]["1000"]
     assert hears(a.analyse(FREQS), B_TONE, A_TONE)
 
     # DTMF, RFC 4733 events.

@@ -72,6 +72,8 @@ PREFERRED_CODECS = ("PCMU/8000", "PCMA/8000", "G722/16000")
 PUMP_MS = 100
 LEVEL_EVERY_S = 0.25
 DTMF_DIGITS = set("0123456789*#ABCDabcd")
+# What the headset plays while a call rings: 440 + 480 Hz, 1 s on, 2 s off.
+RING_TONE = (440, 480, 1000, 2000)
 
 
 def unavailable_reason() -> str | None:
@@ -193,6 +195,8 @@ class PjsuaPhone:
         self._ep: Any = None
         self._account: _Account | None = None
         self._port: Any = None
+        self._ringer: Any = None
+        self._ringing = False
         self._headset: Headset | None = None
         self._call: _Call | None = None
         self._calls: list[_Call] = []
@@ -402,6 +406,8 @@ class PjsuaPhone:
                 source, sink = source or Silence(), sink or Silence()
         self._port = MediaPort(self.clock_rate, source, sink)
         self._port.create("switchboard-audio")
+        self._ringer = pj.ToneGenerator()
+        self._ringer.createToneGenerator(self.clock_rate, 1)
 
     def _create_account(self, local_name: str, transport_id: int) -> None:
         cfg = self.config
@@ -461,6 +467,7 @@ class PjsuaPhone:
         # Calls and media first, then the port and the account, then the library.
         while self._calls:
             self._calls.pop().audio.clear()
+        self._ringer = None
         self._port = None
         self._account = None
         if self._ep is not None:
@@ -495,6 +502,7 @@ class PjsuaPhone:
         self._call = call
         prm.statusCode = 180
         call.answer(prm)
+        self._ring(True)
         self._emit(IncomingCall(call.sip_id, info.remoteUri, display_name(info.remoteUri)))
         self._emit(CallState("incoming", call.sip_id))
 
@@ -507,6 +515,8 @@ class PjsuaPhone:
         }.get(info.state)
         if state == "early" and info.role == pj.PJSIP_ROLE_UAS:
             return  # our own 180 to an incoming call: already reported as "incoming"
+        if call is self._call and state in ("connected", "ended"):
+            self._ring(False)
         if state == "ended":
             call.ended = True
             call.audio.clear()
@@ -539,6 +549,20 @@ class PjsuaPhone:
         if call is self._call and held != call.held:
             call.held = held
             self._emit(CallState("held" if held else "connected", call.sip_id))
+
+    def _ring(self, on: bool) -> None:
+        """Start or stop the ring tone in the headset (pump thread)."""
+        if on == self._ringing or self._ringer is None or self._port is None:
+            return
+        self._ringing = on
+        if on:
+            tone = pj.ToneDesc()
+            tone.freq1, tone.freq2, tone.on_msec, tone.off_msec = RING_TONE
+            self._ringer.play(pj.ToneDescVector([tone]), True)
+            self._ringer.startTransmit(self._port)
+        else:
+            self._ringer.stopTransmit(self._port)
+            self._ringer.stop()
 
     def _on_dtmf(self, digit: str) -> None:
         if self.on_dtmf is not None:
