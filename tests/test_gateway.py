@@ -21,7 +21,7 @@ import aiohttp
 from ari_app.config.loader import load_config_text
 from ari_app.config.model import Config
 from ari_app.gateway import auth
-from ari_app.gateway.auth import Throttle
+from ari_app.gateway.auth import Throttle, throttle_keys
 from ari_app.store.queries import fetch_call
 from center_support import CENTER, Center, center
 from pbxsim_support import run, until
@@ -118,7 +118,6 @@ def test_login_sends_hello_state_and_queues_and_wrong_credentials_are_refused(tm
             failed = await wrong.expect("login_failed")
             assert failed["retry_after"] > 0 and await wrong.closed() == 4401
             assert c.sb.gateway is not None
-            c.sb.gateway.throttle = Throttle()  # loopback's address is locked for a second now
             nobody = await connect(c, "mallory", "whatever-password")
             assert (await nobody.expect("login_failed"))["reason"] == failed["reason"]  # no hint who exists
 
@@ -170,10 +169,25 @@ def test_throttle_doubles_to_sixty_seconds_and_resets_on_success() -> None:
         now[0] += waits[-1] if waits else 0
         waits.append(throttle.failed(keys))
     assert waits == [1, 2, 4, 8, 16, 32, 60, 60, 60]
-    assert throttle.retry_after(("address:10.0.0.1",)) == 60
+    assert throttle.retry_after(("address:10.0.0.1",)) == 0  # still within the address's grace
     assert throttle.retry_after(("operator:anna",)) == 0
     throttle.succeeded(keys)
     assert throttle.retry_after(keys) == 0
+
+
+def test_one_operators_typos_do_not_lock_out_others_behind_the_same_address() -> None:
+    """Operators at home share an address (an SSH tunnel: 127.0.0.1): a few failures
+    lock the name, not the address; a scan across names locks the address too."""
+    now = [0.0]
+    throttle = Throttle(clock=lambda: now[0], address_grace=10)
+    john, anna = throttle_keys("john", "127.0.0.1"), throttle_keys("anna", "127.0.0.1")
+    for _ in range(3):
+        now[0] += throttle.failed(john)  # each retried once its lock is over
+    assert throttle.failed(john) == 8.0
+    assert throttle.retry_after(anna) == 0 and throttle.retry_after(john) == 8.0
+    for i in range(7):  # john's 4 + 7 guesses: the 11th failure from the address
+        throttle.failed(throttle_keys(f"guess{i}", "127.0.0.1"))
+    assert throttle.retry_after(anna) == 1.0  # ... locks the address: anna waits too
 
 
 def test_password_hashes_are_salted_scrypt_with_their_parameters() -> None:

@@ -12,7 +12,11 @@ login locks a name out) are unit-testable without a server.
 * The throttle counts failures per key (an operator name, a remote address): after
   the n-th failure in a row that key is locked for ``min(60, 2**(n-1))`` seconds.
   A login attempted while any of its keys is locked is refused without looking at
-  the password; success clears its keys.
+  the password; success clears its keys. An address key has a grace of
+  ``ADDRESS_GRACE`` failures before it locks: operators at home often share one
+  address (an SSH tunnel makes everyone 127.0.0.1, an office NAT one public IP), and
+  one operator's typos must not lock the others out; a scan across many names from
+  one address still locks it.
 """
 
 from __future__ import annotations
@@ -91,14 +95,19 @@ class _Strikes:
     locked_until: float = 0.0
 
 
+ADDRESS_GRACE = 10  # failures from one address (any names) before the address itself locks
+
+
 class Throttle:
-    """Failed logins per key, each key locked for 1 s doubling to 60 s after a failure."""
+    """Failed logins per key, each key locked for 1 s doubling to 60 s after a failure
+    (address keys after ``address_grace`` failures)."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic, *, first: float = THROTTLE_FIRST,
-                 maximum: float = THROTTLE_MAX) -> None:
+                 maximum: float = THROTTLE_MAX, address_grace: int = ADDRESS_GRACE) -> None:
         self.clock = clock
         self.first = first
         self.maximum = maximum
+        self.address_grace = address_grace
         self._keys: dict[str, _Strikes] = {}
 
     def retry_after(self, keys: Iterable[str]) -> float:
@@ -113,7 +122,10 @@ class Throttle:
         for key in keys:
             strikes = self._keys.setdefault(key, _Strikes())
             strikes.failures += 1
-            delay = min(self.maximum, self.first * 2 ** (strikes.failures - 1))
+            counted = strikes.failures - (self.address_grace if key.startswith("address:") else 0)
+            if counted <= 0:
+                continue
+            delay = min(self.maximum, self.first * 2 ** (counted - 1))
             strikes.locked_until = max(strikes.locked_until, now + delay)
         self._forget_stale(now)
         return self.retry_after(keys)
