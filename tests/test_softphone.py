@@ -14,6 +14,7 @@ import sys
 import wave
 from array import array
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -329,3 +330,77 @@ def test_one_endpoint_per_process_is_enforced_restart_works_and_exit_stops_the_p
     assert events[0] == "Registration:True"
     assert events[1].startswith("PhoneError:The softphone could not start: another one runs")
     assert events[2:] == ["Registration:False", "Registration:True"]
+
+
+class FakeSoundDevice:
+    """Enough of the ``sounddevice`` module for Headset: one USB headset, raw streams."""
+
+    class default:  # noqa: N801 - sounddevice's name
+        device = [1, 1]
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.streams: dict[str, Any] = {}
+
+    def query_devices(self) -> list[dict]:
+        return [{"index": 0, "name": "HDMI out", "max_input_channels": 0, "max_output_channels": 2},
+                {"index": 1, "name": "Jabra EVOLVE 20", "max_input_channels": 1, "max_output_channels": 2}]
+
+    def _stream(self, kind: str) -> Any:
+        fake = self
+
+        class Stream:
+            def __init__(self, **kwargs: Any) -> None:
+                if fake.fail:
+                    raise RuntimeError("Device unavailable [PaErrorCode -9985]")
+                self.kwargs, self.started, self.closed = kwargs, False, False
+                fake.streams[kind] = self
+
+            def start(self) -> None:
+                self.started = True
+
+            def stop(self) -> None:
+                self.started = False
+
+            def close(self) -> None:
+                self.closed = True
+
+        return Stream
+
+    @property
+    def RawInputStream(self) -> Any:  # noqa: N802
+        return self._stream("in")
+
+    @property
+    def RawOutputStream(self) -> Any:  # noqa: N802
+        return self._stream("out")
+
+
+def test_headset_moves_20ms_frames_between_portaudio_callbacks_and_the_call(monkeypatch) -> None:
+    from tui.phone import audio
+
+    sd = FakeSoundDevice()
+    monkeypatch.setattr(audio, "_sounddevice", lambda: sd)
+    headset = audio.open_headset(16000)
+    assert (headset.input.name, headset.output.name) == ("Jabra EVOLVE 20", "Jabra EVOLVE 20")
+    mic, speaker = sd.streams["in"], sd.streams["out"]
+    assert mic.started and mic.kwargs["blocksize"] == 320 and mic.kwargs["dtype"] == "int16"
+    voice = ToneSource(300, 16000).read_frame(640)
+    mic.kwargs["callback"](voice, 320, None, None)  # PortAudio's thread: the microphone
+    assert headset.read_frame(640) == voice  # the bridge's clock: to the call
+    assert headset.read_frame(640) == bytes(640)  # nothing new: silence, no stall
+    headset.write_frame(voice)  # the call's audio, to the speaker
+    out = bytearray(640)
+    speaker.kwargs["callback"](out, 320, None, None)
+    assert bytes(out) == voice
+    headset.close()
+    assert mic.closed and speaker.closed
+
+
+def test_a_headset_that_cannot_be_opened_is_a_clear_message(monkeypatch) -> None:
+    from tui.phone import audio
+
+    monkeypatch.setattr(audio, "_sounddevice", lambda: FakeSoundDevice(fail=True))
+    monkeypatch.setattr(audio, "list_devices", lambda: [AudioDevice(1, "Jabra", 1, 2)])
+    with pytest.raises(NoAudioDevice, match=r"Cannot open the headset \(Device unavailable.*calls will be silent"):
+        audio.open_headset(16000)
