@@ -41,6 +41,7 @@ from tui.phone.engine import (
 )
 from tui.screens.login import LoginScreen
 from tui.screens.main import MainScreen
+from tui.trace import from_env as trace_from_env
 
 PhoneFactory = Callable[[Hello], PhoneEngine]
 NOTES_DEBOUNCE = 0.5
@@ -81,6 +82,7 @@ class ConsoleApp(App):
         self._queues_dirty = False
         self.main: MainScreen | None = None
         self._notices = list(notices or [])
+        self._trace = trace_from_env()  # scripts/bench_console.py; None unless asked for
 
     # Session
 
@@ -118,6 +120,8 @@ class ConsoleApp(App):
         self.model.apply(hello)
         self.main = MainScreen()
         await self.switch_screen(self.main)
+        if self._trace is not None:
+            self.call_after_refresh(self._trace, "main-shown", operator)
         self.main.log_line(f"Logged in: {hello.name or operator}, ext {hello.extension}.")
         for notice in self._notices:
             self.main.log_line(notice, "yellow")
@@ -173,6 +177,8 @@ class ConsoleApp(App):
         elif isinstance(msg, Offer):
             who = msg.name or msg.number or "unknown caller"
             self._log(f"Offer: {who} from {msg.queue_title or msg.queue}", "bold magenta")
+            if self._trace is not None:
+                self.call_after_refresh(self._trace, "offer-rendered", msg.call_id)
         elif isinstance(msg, OfferCancelled):
             self._log(f"Offer withdrawn ({msg.reason or 'no reason'})", "yellow")
         elif isinstance(msg, Call):
