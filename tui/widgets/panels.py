@@ -48,7 +48,7 @@ class StateBar(Static):
         text.append(phone, "green" if phone == "registered" else "red")
         text.append("  gateway: ")
         text.append(link, "green" if link == "connected" else "red")
-        self.update(text)
+        self.update(text, layout=False)  # one line, fixed height: a repaint, never a re-layout
 
 
 class QueueBoard(DataTable):
@@ -82,6 +82,8 @@ class QueueBoard(DataTable):
 
 class CallPanel(Vertical):
     """The screen pop of the offered or current call, and the talk timer."""
+
+    _talk = ""  # the talk timer's text on screen
 
     def compose(self) -> ComposeResult:
         yield Static("No call.", id="pop")
@@ -137,12 +139,15 @@ class CallPanel(Vertical):
     def tick(self, model: ConsoleModel, now: float) -> None:
         """Redraw the talk timer only."""
         call = model.call
-        talk = self.query_one("#talk", Static)
-        if call is None or call.answered_at is None:
-            talk.update("")
-            return
-        end = call.ended_at if call.ended_at else now
-        talk.update(Text(f"Talk {fmt_duration(end - call.answered_at)}", "bold"))
+        text = ""
+        if call is not None and call.answered_at is not None:
+            end = call.ended_at if call.ended_at else now
+            text = f"Talk {fmt_duration(end - call.answered_at)}"
+        if text == self._talk:
+            return  # idle: nothing to redraw, once a second
+        # a re-layout only when the line appears or goes; the timer's ticks repaint it
+        self.query_one("#talk", Static).update(Text(text, "bold"), layout=not text or not self._talk)
+        self._talk = text
 
 
 class ScriptPanel(Static):
