@@ -404,3 +404,35 @@ def test_a_headset_that_cannot_be_opened_is_a_clear_message(monkeypatch) -> None
     monkeypatch.setattr(audio, "list_devices", lambda: [AudioDevice(1, "Jabra", 1, 2)])
     with pytest.raises(NoAudioDevice, match=r"Cannot open the headset \(Device unavailable.*calls will be silent"):
         audio.open_headset(16000)
+
+
+FAILING_AUDIO_SCRIPT = """
+import json
+import pjsua2 as pj
+from tui.phone.audio import MediaPort
+
+class Unplugged:
+    def read_frame(self, nbytes):
+        raise OSError("headset unplugged")
+
+    def write_frame(self, frame):
+        raise OSError("headset unplugged")
+
+port = MediaPort(16000, Unplugged(), Unplugged())
+asked = pj.MediaFrame()
+asked.size = 640
+port.onFrameRequested(asked)
+got = pj.MediaFrame()
+got.type, got.buf, got.size = pj.PJMEDIA_FRAME_TYPE_AUDIO, pj.ByteVector(bytes(640)), 640
+port.onFrameReceived(got)
+print(json.dumps({"sent": bytes(asked.buf) == bytes(640), "errors": port.errors}))
+"""
+
+
+def test_a_failing_audio_source_or_sink_becomes_silence_not_an_exception_in_pjsua() -> None:
+    # In a child: pjsua2 objects are kept out of the test process (one Endpoint each).
+    done = subprocess.run([sys.executable, "-c", FAILING_AUDIO_SCRIPT], cwd=ROOT, capture_output=True,
+                          text=True, timeout=20)
+    assert done.returncode == 0, done.stderr
+    result = next(line for line in done.stdout.splitlines() if line.startswith("{"))
+    assert json.loads(result) == {"sent": True, "errors": 2}

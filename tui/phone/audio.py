@@ -407,6 +407,7 @@ if pj is not None:
             self.levels = PortLevels()
             self.frames_requested = 0
             self.frames_received = 0
+            self.errors = 0  # frames a failing source or sink turned into silence
 
         def create(self, name: str = "headset") -> None:
             """Create the port and register it to the bridge (on the pjsua2 thread)."""
@@ -422,9 +423,12 @@ if pj is not None:
                 self.sink = sink
 
         def onFrameRequested(self, frame: Any) -> None:  # noqa: N802 - pjsua2's name
+            # An exception escaping a pjsua2 callback aborts the process: never let one out.
             nbytes = frame.size or frame_bytes(self.clock_rate)
-            data = self.source.read_frame(nbytes)
-            if self.muted:
+            try:
+                data = bytes(nbytes) if self.muted else self.source.read_frame(nbytes)
+            except Exception:
+                self.errors += 1
                 data = bytes(nbytes)
             self.frames_requested += 1
             if self.frames_requested % 5 == 0:
@@ -440,4 +444,7 @@ if pj is not None:
             self.frames_received += 1
             if self.frames_received % 5 == 0:
                 self.levels.rx = rms_level(data)
-            self.sink.write_frame(data)
+            try:
+                self.sink.write_frame(data)
+            except Exception:  # see onFrameRequested
+                self.errors += 1

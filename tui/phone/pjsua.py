@@ -8,10 +8,10 @@ does it (each rule was measured to matter):
   threads; one *pump thread* creates the library, calls ``ep.libHandleEvents(10)`` in a
   loop and executes every pjsua2 call. Other threads (the Textual UI) only put closures
   on :attr:`PjsuaPhone._jobs`; the pump runs them between two ``libHandleEvents``;
-- a thread other than the pump that must call pjlib is registered with
-  ``ep.libRegisterThread`` (:meth:`PjsuaPhone._register_thread`); PortAudio's callback
-  thread never calls pjlib (it only fills ring buffers, see ``tui.phone.audio``), and the
-  media port's callbacks run on pjmedia's own clock thread;
+- no other thread calls pjlib (one that did would first need ``ep.libRegisterThread``):
+  PortAudio's callback thread only fills ring buffers (see ``tui.phone.audio``), the
+  media port's callbacks run on pjmedia's own clock thread (a pjlib thread), and the
+  wake-up datagram is sent with a plain Python socket;
 - every pjsua2 object (endpoint, account, calls, media port, call media) stays
   referenced by this object until :meth:`stop` has run ``libDestroy``;
 - orderly shutdown: hang up, unregister, remove the port, ``libDestroy``, then drop.
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import os
 import queue
 import re
@@ -131,14 +132,36 @@ def _quiet_stdout() -> Iterator[None]:
         os.close(saved)
 
 
+def error_text(exc: BaseException) -> str:
+    """pjsua2's Error keeps its text in ``reason``/``info()``; others in ``str``."""
+    if isinstance(exc, pj.Error):
+        return exc.reason or exc.info()
+    return str(exc) or type(exc).__name__
+
+
+def _guarded(callback: Callable[..., None]) -> Callable[..., None]:
+    """A pjsua2 callback that reports exceptions: one escaping into pjsua aborts the process."""
+
+    @functools.wraps(callback)
+    def run(self: Any, *args: Any) -> None:
+        try:
+            callback(self, *args)
+        except Exception as exc:
+            self.phone._emit(PhoneError(f"softphone: {error_text(exc)}"))
+
+    return run
+
+
 class _Account(pj.Account):
     def __init__(self, phone: PjsuaPhone) -> None:
         super().__init__()
         self.phone = phone
 
+    @_guarded
     def onRegState(self, prm: Any) -> None:  # noqa: N802 - pjsua2's name
         self.phone._on_reg_state(self)
 
+    @_guarded
     def onIncomingCall(self, prm: Any) -> None:  # noqa: N802
         self.phone._on_incoming(self, prm.callId)
 
@@ -152,12 +175,15 @@ class _Call(pj.Call):
         self.held = False
         self.ended = False
 
+    @_guarded
     def onCallState(self, prm: Any) -> None:  # noqa: N802
         self.phone._on_call_state(self)
 
+    @_guarded
     def onCallMediaState(self, prm: Any) -> None:  # noqa: N802
         self.phone._on_call_media(self)
 
+    @_guarded
     def onDtmfDigit(self, prm: Any) -> None:  # noqa: N802
         self.phone._on_dtmf(prm.digit)
 
@@ -168,6 +194,8 @@ class PjsuaPhone:
     ``source``/``sink`` replace the headset (e.g. ``ToneSource(1000)``/``CaptureSink()``);
     without them the headset named in the config is opened, or the calls are silent and a
     :class:`PhoneError` says why. ``on_dtmf`` receives digits the far side sent (RFC 4733).
+    One ``start`` per instance: to restart (another device, another registrar), stop it
+    and build a new one.
     """
 
     def __init__(self, config: PhoneConfig | None = None, *, source: FrameSource | None = None,
@@ -230,7 +258,7 @@ class PjsuaPhone:
             self._thread = None
             self._close_waker()
             atexit.unregister(self.stop)
-            self._emit(PhoneError(f"The softphone could not start: {self._start_error}"))
+            self._emit(PhoneError(f"The softphone could not start: {error_text(self._start_error)}"))
 
     def stop(self) -> None:
         thread = self._thread
@@ -305,11 +333,6 @@ class PjsuaPhone:
             except Exception:  # a broken sink must not kill the pump
                 pass
 
-    def _register_thread(self, name: str) -> None:
-        """Register the calling non-pump thread with pjlib before it calls into it."""
-        if self._ep is not None and not self._ep.libIsThreadRegistered():
-            self._ep.libRegisterThread(name)
-
     def _pump(self) -> None:
         try:
             self._run()
@@ -343,10 +366,8 @@ class PjsuaPhone:
                 return
             try:
                 job()
-            except pj.Error as exc:
-                self._emit(PhoneError(f"softphone: {exc.reason or exc.info()}"))
             except Exception as exc:
-                self._emit(PhoneError(f"softphone: {exc}"))
+                self._emit(PhoneError(f"softphone: {error_text(exc)}"))
 
     def _pump_for(self, seconds: float, done: Callable[[], bool]) -> None:
         deadline = time.monotonic() + seconds
