@@ -383,7 +383,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         window = CpuWindow(console)
         await asyncio.sleep(args.idle)
         console_idle = window.result()
+        window = CpuWindow(console)
         console_offers = await offers(gateway, console, args.offers, "c", rng, "offer-rendered")
+        console_offering = window.result()
 
         # The flood: its first half measures CPU with nothing else going on, its second
         # half times offers (one every 0.1-0.2 s) among the updates.
@@ -412,6 +414,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "console_idle": console_idle,
             "console_flood": {**console_flood, "updates_sent": console_sent,
                               "updates_per_s": round(console_sent / console_flood["wall_s"], 1)},
+            "console_offers": {**console_offering,
+                               "ms_per_offer": round(console_offering["cpu_s"] * 1000 / args.offers, 2)},
             "bare_textual_idle": bare_idle,
             "plain_client_flood": {**plain_flood, "updates_sent": plain_sent},
             "bench_process_s": round(self_cpu() - base_self, 2),
@@ -430,7 +434,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         "idle_cpu_under_2pct": console_idle["cpu_pct"] < IDLE_CPU_TARGET,
     }
     result["bottleneck"] = not all(result["targets"].values())
-    windows = (console_idle, console_flood, bare_idle, plain_flood)
+    windows = (console_idle, console_offering, console_flood, bare_idle, plain_flood)
     result["machine_quiet"] = all(w["other_cpu_s"] / w["wall_s"] < BUSY_MACHINE for w in windows)
     result["complete"] = (idle_lat["n"] == args.offers == floor_lat["n"]) and bool(flood_offers)
     return result
@@ -458,6 +462,8 @@ def human_lines(r: dict[str, Any]) -> list[str]:
         f"  console CPU idle:                       {cpu(c['console_idle'])}",
         f"  console CPU, {c['console_flood']['updates_per_s']:.0f} queue updates/s:      "
         f"{cpu(c['console_flood'])}",
+        f"  console CPU, offers one at a time:      {cpu(c['console_offers'])}, "
+        f"{c['console_offers']['ms_per_offer']} ms per offer + withdrawal",
         f"  bare Textual app idle:                  {cpu(c['bare_textual_idle'])}",
         f"  plain client, same flood:               {cpu(c['plain_client_flood'])}",
         f"ratios: {ra}",

@@ -56,6 +56,8 @@ def test_quick_bench_times_offers_and_cpu_and_prints_sensible_json() -> None:
     cpu = result["cpu"]
     for name in ("console_idle", "bare_textual_idle"):
         check_window(cpu[name])
+    check_window(cpu["console_offers"], busy=True)
+    assert cpu["console_offers"]["ms_per_offer"] > 0
     for name in ("console_flood", "plain_client_flood"):
         check_window(cpu[name], busy=True)
         assert cpu[name]["updates_sent"] > 0
