@@ -249,7 +249,7 @@ class DemoStack:
         self.sip_notice = "" if self.use_sip else (
             f"{problem} Demo without SIP: a fake phone, and pbxsim's simulated phone for "
             f"ext {op.extension} answers your calls by itself (no audio).")
-        user, ari_password, ami_secret = "demo", secrets.token_urlsafe(18), secrets.token_urlsafe(18)
+        user, ari_password, ami_secret = "demo", secrets.token_hex(16), secrets.token_hex(16)  # no leading "-" for argv
         agi_port = AGI_PORT if tcp_port_free(AGI_PORT) else free_port()
         etc = prepare_etc(opts.etc, self.tmp / "etc", agi_port)
         args = ["--etc", str(etc), "--ari-port", "0", "--ami-port", "0", "--control-port", "0",
