@@ -50,6 +50,7 @@ USER, ARI_PASSWORD, AMI_SECRET = "e2e", "e2e-ari-password", "e2e-ami-secret"
 OPERATOR, PASSWORD, EXTENSION = "anna", "anna-secret-1", "1001"
 RATE = 16000  # the softphone's conference bridge and capture
 FRAME = 2 * RATE // 50  # bytes in a 20 ms frame
+LAG = 8000  # bytes (0.25 s) of a caller's received audio that may predate a change
 
 
 def center_config() -> Config:
@@ -78,6 +79,16 @@ class Stack:
     capture: CaptureSink
     phone_port: int
     phones: list[PjsuaPhone] = field(default_factory=list)
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # the controller's
+
+    def listen(self) -> None:
+        assert self.sb.controller is not None
+        self.sb.controller.listeners.append(lambda kind, data: self.events.append((kind, dict(data))))
+
+    def reason(self) -> str | None:
+        """The pause reason of the operator's latest state in the controller's events."""
+        states = [d for kind, d in self.events if kind == "operator_state" and d["operator"] == OPERATOR]
+        return states[-1]["reason"] if states else None
 
     # --- the server side ---------------------------------------------------------------------
     def status(self) -> str:
@@ -89,6 +100,7 @@ class Stack:
         store, ports and pbxsim: it adopts the live calls."""
         await self.sb.close()
         self.sb = await start_server(self.settings, self.config)
+        self.listen()
 
     async def disposition_rows(self, call_id: str) -> list[dict[str, Any]]:
         assert self.sb.store is not None
@@ -113,31 +125,42 @@ class Stack:
         """The next ``frames`` 20 ms frames the softphone's media port received."""
         return await asyncio.to_thread(self.capture.take_frames, frames, 5.0)
 
-    async def caller_tail(self, call_id: str, seconds: float = 0.3) -> bytes:
-        """The last ``seconds`` of what the caller received from real phones (16-bit PCM)."""
+    async def caller_pcm(self, call_id: str) -> bytes:
+        """Everything the caller received from real phones so far (16-bit PCM at RATE)."""
         url = f"{self.endpoints.control_url}/_sim/calls/{call_id}/audio?format=wav"
         async with self.session.get(url) as resp:
             assert resp.status == 200, await resp.text()
             wav = await resp.read()
-        rate = struct.unpack_from("<I", wav, 24)[0]
-        pcm = wav[44:]
-        return pcm[-int(seconds * rate) * 2:] if len(pcm) >= int(seconds * rate) * 2 else b""
+        assert struct.unpack_from("<I", wav, 24)[0] == RATE
+        return wav[44:]
 
     async def caller_hears_600(self, call_id: str) -> dict[str, Any] | None:
         got = await self.sim.received_audio(call_id, 600, 1000)
         return got if got["seconds"] > 0.5 and abs(got["dominant_hz"] - 600) <= 10 else None
 
-    async def until_caller(self, call_id: str, hears: bool, what: str) -> None:
-        """Until the last 0.3 s the caller received are (``hears``) or are not the 600 Hz tone."""
+    async def mark(self, call_id: str) -> int:
+        """Where the caller's received audio ends now, plus what may still be on its way
+        (pjmedia's recorder writes 4000-byte chunks; RTP sent just before a change)."""
+        return len(await self.caller_pcm(call_id)) + LAG
+
+    async def until_caller_hears(self, call_id: str, since: int, what: str) -> None:
+        """Until the caller received 0.3 s of the console's 600 Hz after ``since``."""
         async def check() -> bool:
-            tail = await self.caller_tail(call_id)
-            if len(tail) < FRAME:
-                return False
-            loud = rms_level(tail) > 0.02
-            if not hears:
-                return not loud
-            return loud and goertzel_power(tail, RATE, 600) > 50 * goertzel_power(tail, RATE, 1000)
+            new = (await self.caller_pcm(call_id))[since:]
+            tail = new[-int(0.3 * RATE) * 2:]
+            return (len(new) >= int(0.3 * RATE) * 2 and rms_level(tail) > 0.02
+                    and goertzel_power(tail, RATE, 600) > 50 * goertzel_power(tail, RATE, 1000))
         await until_async(check, 8, what)
+
+    async def caller_hears_nothing(self, call_id: str, since: int, window: float = 1.5) -> None:
+        """For ``window`` s, nothing audible reaches the caller after ``since`` (a check
+        of absence needs a window: polled, failing at the first sound)."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + window
+        while loop.time() < end:
+            new = (await self.caller_pcm(call_id))[since:]
+            assert not new or rms_level(new) < 0.01, f"the caller heard {len(new) / 2 / RATE:.2f} s of sound"
+            await asyncio.sleep(0.1)
 
     # --- the console ---------------------------------------------------------------------------
     def text(self, selector: str) -> str:
@@ -169,7 +192,7 @@ class Stack:
             await self.pilot.press("n", *notes, "escape")
         await self.pilot.press("d", "enter")
         await until(lambda: self.status() == "ready" == app.model.state.status, 8, message="ready again")
-        assert await self.disposition_rows(call_id) == [{"code": "sale", "notes": notes, "operator": OPERATOR}]
+        assert await self.disposition_rows(call_id) == [{"code": "sale", "notes": notes or None, "operator": OPERATOR}]
 
 
 async def start_server(settings: ServerSettings, config: Config) -> Switchboard:
@@ -231,6 +254,7 @@ async def stack(tmp: Path) -> AsyncIterator[Stack]:
                     await until(lambda: app.model.state.status == "paused" and phones, 8, message="paused")
                     st = Stack(tmp, pbx, ep, sim, session, settings, config, sb, app, pilot, capture,
                                phone_port, phones)
+                    st.listen()
                     try:
                         yield st
                     finally:
@@ -265,5 +289,50 @@ def test_a_callers_1khz_reaches_the_console_its_600hz_the_caller_then_hangup_not
         await st.pilot.press("h")  # the softphone's BYE: the operator hangs up
         await until(lambda: st.app.phone_call == "ended", 8, message="the softphone's call ended")
         await st.wrapup_with(call, "wants a discount")
+
+    scenario(tmp_path, body)
+
+
+def test_p_pauses_with_a_reason_r_readies_k_holds_and_m_mutes_what_the_caller_hears(tmp_path: Path) -> None:
+    async def body(st: Stack) -> None:
+        app, pilot = st.app, st.pilot
+        assert app.model.hello is not None
+        reason = app.model.hello.pause_reasons[1]
+        await pilot.press("r")
+        await until(lambda: st.status() == "ready", 8, message="ready")
+        await pilot.press("p")
+        await until(lambda: isinstance(app.screen, PauseScreen), 5, message="pause reasons")
+        await pilot.press("down", "enter")
+        await until(lambda: st.status() == "paused" and app.model.state.reason == reason, 8, message="paused")
+        assert st.reason() == reason
+        await pilot.press("r")
+        await until(lambda: st.status() == "ready" == app.model.state.status, 8, message="ready again")
+
+        call = await st.offered_and_answered("+15551230002", audio={"tone": 1000})
+        await st.until_caller_hears(call, 0, "the caller to hear the console's 600 Hz")
+
+        # Hold: the softphone's re-INVITE (sendonly) and it stops sending; pbxsim does not
+        # model a real phone's hold in ARI (DEVIATIONS: SIP side), so what the caller
+        # receives and the softphone's state are what is checked.
+        await pilot.press("k")
+        await until(lambda: app.phone_call == "held", 8, message="the softphone holds")
+        await st.caller_hears_nothing(call, await st.mark(call))
+        since = await st.mark(call)
+        await pilot.press("k")
+        await until(lambda: app.phone_call == "connected", 8, message="the softphone unholds")
+        await st.until_caller_hears(call, since, "the caller to hear the operator again after unhold")
+
+        since = await st.mark(call)
+        await pilot.press("m")
+        await until(lambda: st.log_has("Muted."), 5, message="muted")
+        await st.caller_hears_nothing(call, since)
+        since = await st.mark(call)
+        await pilot.press("m")
+        await st.until_caller_hears(call, since, "the caller to hear the operator again after unmute")
+        assert app.phone_call == "connected" and app.model.in_call
+
+        await st.sim.hangup(call)  # the caller hangs up: BYE to the softphone
+        await until(lambda: app.phone_call == "ended", 8, message="the softphone's call ended")
+        await st.wrapup_with(call, "")
 
     scenario(tmp_path, body)
