@@ -341,6 +341,35 @@ def test_a_reconnecting_console_gets_its_state_live_call_and_draft_notes_back(tm
     run(scenario(), 60)
 
 
+def test_a_call_adopted_after_the_console_logged_in_reaches_its_view_and_its_disposition_ends_wrapup(
+        tmp_path: Path) -> None:
+    # After a restart the gateway serves before the first resync: a console that logs
+    # in at once has no call in its view when recovery adopts its operator's live call,
+    # and no event tells the gateway. The state of that race, made here directly.
+    async def scenario() -> None:
+        async with center(tmp_path, long_wrapup()) as c:
+            await accounts(c)
+            await c.phone("1002", answer_after=0.3)
+            john = await logged_in(c, "john")
+            await john.command("ready")
+            call = await c.call("+15551230003", press="1")
+            await john.expect("call", call_id=call, state="connected")
+            assert c.sb.gateway is not None
+            c.sb.gateway.views["john"].call = None
+            c.sb.gateway.owners.clear()
+            before = len(john.of("call", call_id=call))
+            await until(lambda: len(john.of("call", call_id=call)) > before, message="the call sent again")
+            assert john.of("call", call_id=call)[-1]["state"] == "connected"
+
+            await c.sim.hangup(call)
+            await john.expect("call", call_id=call, state="ended")
+            await john.expect("state", status="wrapup")
+            assert (await john.command("disposition", call_id=call, code="sale", notes=""))["type"] == "ack"
+            await john.expect("state", status="ready")
+            await john.ws.close()
+    run(scenario(), 60)
+
+
 def test_the_console_hangs_up_its_call_and_transfer_commands_are_checked(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with center(tmp_path, long_wrapup()) as c:

@@ -244,14 +244,7 @@ class GatewayServer:
         view = self.views.get(login)
         if view is None:
             view = self.views[login] = OperatorView(login, status=self._status(login))
-            live = next((c for c in list(self.controller.calls.values())
-                         if c.operator == login and c.answered_at), None)
-            if live is not None:
-                queue = self.config.queues.get(live.queue)
-                view.call = CallView(live.call_id, live.queue, live.caller_number,
-                                     live.contact_name or live.caller_name, answered_at=live.answered_at,
-                                     recording=bool(queue and queue.recording))
-                self.owners[live.call_id] = login
+            view.call = self._adopted_call(login)
         if view.call is not None and not view.call.notes:
             call_id = view.call.call_id
             rows = await self.store.read(lambda db: list(db.query(
@@ -259,6 +252,18 @@ class GatewayServer:
             if rows:
                 view.call.notes = rows[0]["text"]
         return view
+
+    def _adopted_call(self, login: str) -> CallView | None:
+        """The operator's answered live call as the controller knows it (after a restart,
+        an adopted one), owned by them from now on; None when they have none."""
+        live = next((c for c in list(self.controller.calls.values())
+                     if c.operator == login and c.answered_at), None)
+        if live is None:
+            return None
+        queue = self.config.queues.get(live.queue)
+        self.owners[live.call_id] = login
+        return CallView(live.call_id, live.queue, live.caller_number, live.contact_name or live.caller_name,
+                        answered_at=live.answered_at, recording=bool(queue and queue.recording))
 
     # --- controller events ----------------------------------------------------------------------
     def on_event(self, kind: str, data: dict[str, Any]) -> None:
@@ -368,6 +373,14 @@ class GatewayServer:
                 self.owners.pop(call_id, None)
                 if send:
                     self._send(login, {"type": "offer_cancelled", "call_id": call_id, "reason": "not answered"})
+        if status == "on_call" and (view.call is None or view.call.state == "ended"):
+            # Adopted after a restart while the console was already logged in (the
+            # gateway serves before the first resync): no event said so.
+            adopted = self._adopted_call(login)
+            if adopted is not None and (view.call is None or view.call.call_id != adopted.call_id):
+                view.call = adopted
+                if send:
+                    self._send(login, adopted.message())
         changed = False
         if status != view.status:
             reason = view.reason if status == "paused" and view.status == "paused" else None
