@@ -161,9 +161,11 @@ class StandInGateway:
 class Child:
     """One measured process (console, bare Textual app or plain client) and its trace pipe."""
 
-    def __init__(self, mode: str, url: str, *, terminal: bool, profile: str | None = None) -> None:
+    def __init__(self, mode: str, url: str, *, terminal: bool, profile: str | None = None,
+                 no_settle_heap: bool = False) -> None:
         self.mode = mode
         self.profile = profile
+        self.no_settle_heap = no_settle_heap
         self.url = url
         self.terminal = terminal
         self.proc: subprocess.Popen[bytes] | None = None
@@ -171,6 +173,7 @@ class Child:
         self.waiters: dict[tuple[str, str], asyncio.Future[int]] = {}
         self.out_bytes = 0
         self.tail = b""
+        self.expected: dict[bytes, asyncio.Future[int]] = {}
         self._master: int | None = None
         self._trace_task: asyncio.Task[None] | None = None
 
@@ -189,6 +192,8 @@ class Child:
             argv.append("--headless")
         if self.profile:
             argv += ["--profile", self.profile]
+        if self.no_settle_heap:
+            argv.append("--no-settle-heap")
         if self.terminal and not headless:
             master, slave = pty.openpty()
             fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", SIZE[1], SIZE[0], 0, 0))
@@ -218,8 +223,22 @@ class Child:
         except OSError:  # the child closed its terminal
             asyncio.get_running_loop().remove_reader(self._master)
             return
+        stamp = now_ns()
         self.out_bytes += len(data)
+        window = self.tail[-64:] + data
+        for text in [t for t in self.expected if t in window]:
+            fut = self.expected.pop(text)
+            if not fut.done():
+                fut.set_result(stamp)
         self.tail = (self.tail + data)[-4000:]
+
+    def expect(self, text: str) -> asyncio.Future[int] | None:
+        """A future stamped when ``text`` first reaches the terminal (None without one)."""
+        if self._master is None:
+            return None
+        fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self.expected[text.encode()] = fut
+        return fut
 
     async def _read_trace(self, reader: asyncio.StreamReader) -> None:
         while line := await reader.readline():
@@ -317,14 +336,19 @@ class CpuWindow:
 
 
 async def offers(gateway: StandInGateway, child: Child, count: int, prefix: str,
-                 rng: random.Random, event: str) -> list[float]:
-    """``count`` offers one at a time; the seconds from frame sent to ``event`` for each."""
+                 rng: random.Random, event: str, start: int = 0,
+                 terminal: list[float] | None = None) -> list[float]:
+    """``count`` offers one at a time; the seconds from frame sent to ``event`` for each,
+    and (into ``terminal``) to the caller's name first written to the child's terminal."""
     samples = []
-    for i in range(count):
-        call_id = f"{prefix}-{i}"
+    for i in range(start, start + count):
+        call_id = f"{prefix}{i:05d}"  # fixed width: no id is a substring of another
+        on_screen = child.expect(call_id)
         sent = await gateway.send(offer_msg(call_id))
         seen = await child.wait(event, call_id)
         samples.append((seen - sent) / 1e9)
+        if on_screen is not None and terminal is not None:
+            terminal.append((await asyncio.wait_for(on_screen, 10) - sent) / 1e9)
         await gateway.send({"type": "offer_cancelled", "call_id": call_id, "reason": "bench"})
         await asyncio.sleep(rng.uniform(0.03, 0.08))
     return samples
@@ -350,6 +374,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     gateway = await StandInGateway().start()
     base_self = self_cpu()
     result: dict[str, Any] = {"quick": args.quick, "terminal": "headless" if args.headless else "pty",
+                              "settle_heap": not args.no_settle_heap,
                               "size": list(SIZE), "offers": args.offers, "idle_s": args.idle,
                               "flood_s": args.flood, "flood_rate": args.rate, "seed": args.seed}
     quit_clean = {}
@@ -376,7 +401,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         quit_clean["plain"] = await plain.stop()
 
         # The console.
-        console = Child("console", gateway.url, terminal=True, profile=args.profile)
+        console = Child("console", gateway.url, terminal=True, profile=args.profile,
+                        no_settle_heap=args.no_settle_heap)
         await console.start(args.headless)
         await console.wait("main-shown", OPERATOR, timeout=30)
         await asyncio.sleep(args.settle)
@@ -384,7 +410,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         await asyncio.sleep(args.idle)
         console_idle = window.result()
         window = CpuWindow(console)
-        console_offers = await offers(gateway, console, args.offers, "c", rng, "offer-rendered")
+        console_terminal: list[float] = []
+        console_offers = await offers(gateway, console, args.offers, "c", rng, "offer-rendered",
+                                      terminal=console_terminal)
         console_offering = window.result()
 
         # The flood: its first half measures CPU with nothing else going on, its second
@@ -398,8 +426,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         console_sent = count[0]
         flood_offers: list[float] = []
         while not flood_task.done():
-            flood_offers += await offers(gateway, console, 1, f"f{len(flood_offers)}", rng,
-                                         "offer-rendered")
+            flood_offers += await offers(gateway, console, 1, "f", rng, "offer-rendered",
+                                         start=len(flood_offers))
             await asyncio.sleep(rng.uniform(0.1, 0.2))
         await flood_task
         quit_clean["console"] = await console.stop()
@@ -409,6 +437,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     idle_lat, floor_lat = summary_ms(console_offers), summary_ms(plain_offers)
     result.update({
         "offer_to_rendered_ms": {"idle": idle_lat, "during_flood": summary_ms(flood_offers)},
+        "offer_to_terminal_ms": summary_ms(console_terminal) if console_terminal else None,
         "offer_delivery_floor_ms": floor_lat,
         "cpu": {
             "console_idle": console_idle,
@@ -458,6 +487,8 @@ def human_lines(r: dict[str, Any]) -> list[str]:
         f"idle {r['idle_s']} s, flood {r['flood_rate']:.0f} queue updates/s for {r['flood_s']} s",
         f"  offer sent -> screen pop rendered, console idle:   {lat(o['idle'])}",
         f"  offer sent -> screen pop rendered, during flood:   {lat(o['during_flood'])}",
+        f"  offer sent -> caller's name in the terminal, idle: "
+        f"{lat(r['offer_to_terminal_ms']) if r['offer_to_terminal_ms'] else '- (headless)'}",
         f"  floor: offer frame -> plain websockets client:     {lat(r['offer_delivery_floor_ms'])}",
         f"  console CPU idle:                       {cpu(c['console_idle'])}",
         f"  console CPU, {c['console_flood']['updates_per_s']:.0f} queue updates/s:      "
@@ -475,10 +506,10 @@ def human_lines(r: dict[str, Any]) -> list[str]:
 # ----------------------------------------------------------------- child processes
 
 
-def serve_console(url: str, headless: bool, profile: str | None) -> None:
+def serve_console(url: str, headless: bool, profile: str | None, settle_heap: bool) -> None:
     from tui.app import ConsoleApp
 
-    app = ConsoleApp(url, operator=OPERATOR, password=PASSWORD)
+    app = ConsoleApp(url, operator=OPERATOR, password=PASSWORD, settle_heap=settle_heap)
     if not profile:
         app.run(headless=headless, size=SIZE if headless else None)
         return
@@ -560,6 +591,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--headless", action="store_true", help="Textual's headless driver instead of a pty")
     parser.add_argument("--seed", type=int, default=20250301, help="random seed (gaps between offers)")
     parser.add_argument("--quick", action="store_true", help="short windows, 30 offers (the smoke test)")
+    parser.add_argument("--no-settle-heap", action="store_true",
+                        help="the console without tui.heap.settle_heap (gc.freeze after login; for comparison)")
     parser.add_argument("--profile", metavar="FILE",
                         help="run the console under cProfile (start-up included), stats to FILE, and print them")
     parser.add_argument("--serve-console", metavar="URL", help=argparse.SUPPRESS)
@@ -576,7 +609,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.serve_console:
-        serve_console(args.serve_console, args.headless, args.profile)
+        serve_console(args.serve_console, args.headless, args.profile, not args.no_settle_heap)
         return 0
     if args.serve_bare:
         serve_bare(args.headless)

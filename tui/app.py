@@ -39,6 +39,7 @@ from tui.phone.engine import (
     PhoneEvent,
     Registration,
 )
+from tui.heap import settle_heap as settle_process_heap
 from tui.screens.login import LoginScreen
 from tui.screens.main import MainScreen
 from tui.trace import from_env as trace_from_env
@@ -59,7 +60,7 @@ class ConsoleApp(App):
                  phone_factory: PhoneFactory | None = None,
                  clock: Callable[[], float] = time.time,
                  reconnect_delay: Callable[[int], float] | None = None,
-                 notices: list[str] | None = None) -> None:
+                 notices: list[str] | None = None, settle_heap: bool = False) -> None:
         super().__init__()
         self.gateway_url = gateway_url
         self.operator = operator
@@ -83,6 +84,7 @@ class ConsoleApp(App):
         self.main: MainScreen | None = None
         self._notices = list(notices or [])
         self._trace = trace_from_env()  # scripts/bench_console.py; None unless asked for
+        self._settle_heap = settle_heap  # the console's own process only: see tui/heap.py
 
     # Session
 
@@ -120,6 +122,9 @@ class ConsoleApp(App):
         self.model.apply(hello)
         self.main = MainScreen()
         await self.switch_screen(self.main)
+        if self._settle_heap:
+            self._settle_heap = False
+            self.call_after_refresh(settle_process_heap)
         if self._trace is not None:
             self.call_after_refresh(self._trace, "main-shown", operator)
         self.main.log_line(f"Logged in: {hello.name or operator}, ext {hello.extension}.")

@@ -53,5 +53,5 @@ def console(gateway: str, operator: str, password_stdin: bool, phone_choice: str
                             sip_password=sip_password, input_device=input_device,
                             output_device=output_device)
     app = ConsoleApp(gateway, operator=operator, password=password, phone_factory=factory,
-                     notices=[notice] if notice else [])
+                     notices=[notice] if notice else [], settle_heap=True)
     app.run()
