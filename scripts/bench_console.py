@@ -14,7 +14,11 @@ Set-up
 - The console writes a trace (``SWITCHBOARD_CONSOLE_TRACE``, tui/trace.py) to a pipe:
   a ``main-shown`` line once logged in, and ``offer-rendered <call_id>`` once the screen
   pop is on screen (``call_after_refresh`` after the offer was shown). Stamps on both
-  sides are CLOCK_MONOTONIC, which processes share.
+  sides are CLOCK_MONOTONIC, which processes share. A second clock needs no hook: the
+  moment the caller's name (it carries the call id) first appears in the terminal's
+  output (``offer_to_terminal_ms``; the two agree within a millisecond).
+- The console is started as ``switchboard console`` starts it: ``settle_heap=True``
+  (tui/heap.py: the heap frozen after login); ``--no-settle-heap`` to compare.
 
 Figures
 - ``offer_to_rendered_ms``: offer frame handed to the WebSocket → screen pop rendered,

@@ -48,6 +48,8 @@ def test_quick_bench_times_offers_and_cpu_and_prints_sensible_json() -> None:
     latency = result["offer_to_rendered_ms"]
     check_latency(latency["idle"], 30)
     check_latency(latency["during_flood"])
+    check_latency(result["offer_to_terminal_ms"], 30)
+    assert result["settle_heap"] is True
     floor = result["offer_delivery_floor_ms"]
     check_latency(floor, 30)
     # rendering a screen pop cannot beat handing the same frame to a bare client
