@@ -1,5 +1,6 @@
 """Snapshots of the console's screens (pytest-textual-snapshot): login, main screen idle,
-with an offer's screen pop, and in wrap-up with the disposition picker focused.
+with an offer's screen pop, in wrap-up with the disposition picker focused, and the
+settings modal (F2, the headset picker).
 
 The console runs against the fake gateway with a fixed clock and UTC, so time in state,
 talk timer and log times are stable. After a deliberate change of the screens, re-record
@@ -95,3 +96,25 @@ def test_main_screen_in_wrapup_with_the_disposition_picker(snap_compare) -> None
         await pilot.press("n", *"Wants a callback on Friday.", "escape", "d", "down")
 
     assert snap_compare(app, terminal_size=SIZE, run_before=logged_in(app, wrapup))
+
+
+def test_settings_modal_with_the_headset_picked(snap_compare, monkeypatch) -> None:
+    from tui.phone import audio
+    from tui.phone.audio import AudioDevice
+    from tui.settings import ConsoleSettings
+
+    monkeypatch.setattr(audio, "list_devices", lambda: [
+        AudioDevice(0, "HDA Intel PCH: ALC257 Analog", 2, 2, default_input=True,
+                    default_output=True),
+        AudioDevice(1, "HDMI 0", 0, 8),
+        AudioDevice(2, "Jabra EVOLVE 20 MS: USB Audio", 1, 2)])
+    phone = FakePhone()
+    app = ConsoleApp("ws://127.0.0.1:8090/gateway", operator="anna",
+                     phone_factory=lambda hello: phone, clock=lambda: NOW,
+                     settings=ConsoleSettings("Jabra EVOLVE 20 MS: USB Audio", None))
+
+    async def settings(pilot: Pilot, gateway: FakeGateway) -> None:
+        await pilot.press("f2")
+        await until(lambda: app.screen.query("#outputs"), message="settings")
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=logged_in(app, settings))

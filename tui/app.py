@@ -30,6 +30,7 @@ from tui.gateway_messages import (
 )
 from tui.messages import ConnectionChanged, GatewayMessage, PhoneMessage, QueuesUpdate
 from tui.model import ConsoleModel
+from tui.phone import audio
 from tui.phone.engine import (
     CallState,
     IncomingCall,
@@ -42,6 +43,8 @@ from tui.phone.engine import (
 from tui.heap import settle_heap as settle_process_heap
 from tui.screens.login import LoginScreen
 from tui.screens.main import MainScreen
+from tui.screens.settings import SettingsScreen
+from tui.settings import ConsoleSettings, save_settings
 from tui.trace import from_env as trace_from_env
 
 PhoneFactory = Callable[[Hello], PhoneEngine]
@@ -60,6 +63,7 @@ class ConsoleApp(App):
                  phone_factory: PhoneFactory | None = None,
                  clock: Callable[[], float] = time.time,
                  reconnect_delay: Callable[[int], float] | None = None,
+                 settings: ConsoleSettings | None = None, settings_file: Path | None = None,
                  notices: list[str] | None = None, settle_heap: bool = False) -> None:
         super().__init__()
         self.gateway_url = gateway_url
@@ -83,6 +87,8 @@ class ConsoleApp(App):
         self._queues_dirty = False
         self.main: MainScreen | None = None
         self._notices = list(notices or [])
+        self.settings = settings or ConsoleSettings()  # the headset devices in use
+        self._settings_file = settings_file  # None: tui.settings.settings_path()
         self._trace = trace_from_env()  # scripts/bench_console.py; None unless asked for
         self._settle_heap = settle_heap  # the console's own process only: see tui/heap.py
 
@@ -353,3 +359,23 @@ class ConsoleApp(App):
     def dtmf(self, digit: str) -> None:
         if self.phone is not None and self.phone_call in ("connected", "held"):
             self.phone.dtmf(digit)
+
+    # Settings: the headset's devices
+
+    def open_settings(self) -> None:
+        self.push_screen(SettingsScreen(audio.list_devices(), self.settings),
+                         self.apply_settings)
+
+    def apply_settings(self, settings: ConsoleSettings | None) -> None:
+        """Use the devices picked in settings now, and at the next start (saved)."""
+        if settings is None:
+            return
+        self.settings = settings
+        if self.phone is not None:
+            self.phone.set_audio_devices(settings.input_device, settings.output_device)
+        try:
+            where = f"saved to {save_settings(settings, self._settings_file)}"
+        except OSError as exc:
+            where = f"not saved ({exc})"
+        self._log(f"Audio: microphone {settings.input_device or 'system default'}, speaker "
+                  f"{settings.output_device or 'system default'}; {where}.")

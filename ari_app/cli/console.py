@@ -27,9 +27,11 @@ from ari_app.cli import main
 @click.option("--sip-password", envvar="SWITCHBOARD_SIP_PASSWORD", default="",
               help="The operator's PJSIP auth password; env SWITCHBOARD_SIP_PASSWORD.")
 @click.option("--input-device", default=None, metavar="NAME|INDEX",
-              help="Headset microphone (PortAudio name or index; default: the system's).")
+              help="Headset microphone (PortAudio name or index; default: the one picked "
+                   "in settings (F2), else the system's).")
 @click.option("--output-device", default=None, metavar="NAME|INDEX",
-              help="Headset speaker (PortAudio name or index; default: the system's).")
+              help="Headset speaker (PortAudio name or index; default: the one picked in "
+                   "settings (F2), else the system's).")
 def console(gateway: str, operator: str, password_stdin: bool, phone_choice: str,
             registrar: str | None, sip_password: str, input_device: str | None,
             output_device: str | None) -> None:
@@ -40,6 +42,7 @@ def console(gateway: str, operator: str, password_stdin: bool, phone_choice: str
     """
     from tui.app import ConsoleApp
     from tui.launch import choose_phone, default_registrar, phone_factory
+    from tui.settings import load_settings, settings_path
 
     password = None
     if password_stdin:
@@ -49,9 +52,12 @@ def console(gateway: str, operator: str, password_stdin: bool, phone_choice: str
     kind, notice = choose_phone(phone_choice)  # type: ignore[arg-type]
     if notice:
         click.echo(notice, err=True)
+    settings_file = settings_path()
+    settings = load_settings(settings_file).overridden(input_device, output_device)
     factory = phone_factory(kind, registrar=registrar or default_registrar(gateway),
-                            sip_password=sip_password, input_device=input_device,
-                            output_device=output_device)
+                            sip_password=sip_password, input_device=settings.input_device,
+                            output_device=settings.output_device)
     app = ConsoleApp(gateway, operator=operator, password=password, phone_factory=factory,
+                     settings=settings, settings_file=settings_file,
                      notices=[notice] if notice else [], settle_heap=True)
     app.run()

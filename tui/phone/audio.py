@@ -303,7 +303,10 @@ def pick_device(devices: list[AudioDevice], wanted: str | int | None, kind: str)
         for d in usable:
             if d.index == int(wanted):
                 return d
-    else:
+    else:  # the exact name first (the settings store it), else a part of one
+        for d in usable:
+            if d.name == wanted:
+                return d
         for d in usable:
             if str(wanted).lower() in d.name.lower():
                 return d

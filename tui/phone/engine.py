@@ -7,9 +7,9 @@ device) and ``tui.phone.pjsua.PjsuaPhone`` (pjsua2 + PortAudio headset audio).
 
 Contract, for every implementation:
 
-- Commands (``answer``, ``hangup``, ``hold``, ``mute``, ``dtmf``) are non-blocking and
-  may be called from the UI's event-loop thread. An engine with its own thread (pjsua2
-  is pumped from one) queues them to that thread. A command that cannot apply now
+- Commands (``answer``, ``hangup``, ``hold``, ``mute``, ``dtmf``, ``set_audio_devices``)
+  are non-blocking and may be called from the UI's event-loop thread. An engine with its
+  own thread (pjsua2 is pumped from one) queues them to that thread. A command that cannot apply now
   (no call, already held) is a no-op or reported as :class:`PhoneError`, never raised.
 - Events may be delivered on any thread. The callback must be thread-safe and must not
   block: the app passes a function that calls Textual's ``post_message``.
@@ -133,6 +133,15 @@ class PhoneEngine(Protocol):
 
     def dtmf(self, digits: str) -> None:
         """Send DTMF digits (0-9, *, #, A-D) on the current call, RFC 4733."""
+        ...
+
+    def set_audio_devices(self, input_device: str | int | None,
+                          output_device: str | int | None) -> None:
+        """Use these headset devices from now on (None: the system default), even mid-call.
+
+        A device that cannot be opened is reported as :class:`PhoneError` (calls go on,
+        silent), never raised.
+        """
         ...
 
 

@@ -10,6 +10,7 @@ allows (the app's sink only posts a message).
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 from tui.phone.engine import (
     CallState,
@@ -96,6 +97,12 @@ class FakePhone:
         self.commands.append(("dtmf", digits))
         if self.state not in ("connected", "held"):
             self._emit(PhoneError("no call for DTMF"))
+
+    def set_audio_devices(self, input_device: str | int | None,
+                          output_device: str | int | None) -> None:
+        self.commands.append(("audio", (input_device, output_device)))
+        self.config = replace(self.config, input_device=input_device,
+                              output_device=output_device)
 
     # The far side, for tests and demos.
 

@@ -35,6 +35,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pjsua2 as pj
@@ -194,8 +195,8 @@ class PjsuaPhone:
     ``source``/``sink`` replace the headset (e.g. ``ToneSource(1000)``/``CaptureSink()``);
     without them the headset named in the config is opened, or the calls are silent and a
     :class:`PhoneError` says why. ``on_dtmf`` receives digits the far side sent (RFC 4733).
-    One ``start`` per instance: to restart (another device, another registrar), stop it
-    and build a new one.
+    One ``start`` per instance: to restart (another registrar), stop it and build a new
+    one; other headset devices need no restart (:meth:`set_audio_devices`).
     """
 
     def __init__(self, config: PhoneConfig | None = None, *, source: FrameSource | None = None,
@@ -286,6 +287,14 @@ class PjsuaPhone:
 
     def dtmf(self, digits: str) -> None:
         self._submit(lambda: self._dtmf(digits))
+
+    def set_audio_devices(self, input_device: str | int | None,
+                          output_device: str | int | None) -> None:
+        """Reopen the headset on these devices (pump thread); before start, just remember them."""
+        self.config = replace(self.config, input_device=input_device,
+                              output_device=output_device)
+        if self._thread is not None:
+            self._submit(self._reopen_headset)
 
     # --- beyond the seam: outgoing calls (test peers, pbxsim's SIP side) ----------
 
@@ -654,6 +663,22 @@ class PjsuaPhone:
             self._emit(PhoneError(f"not DTMF digits: {digits!r}"))
             return
         call.dialDtmf(digits)
+
+    def _reopen_headset(self) -> None:
+        """Close the headset and open the configured devices; silence if they cannot open."""
+        if self._port is None or (self._source is not None and self._sink is not None):
+            return  # no headset in use: the constructor's (or attach's) source and sink
+        self._port.attach(self._source or Silence(), self._sink or Silence())
+        old, self._headset = self._headset, None
+        if old is not None:
+            old.close()  # first: a device may not open twice
+        try:
+            self._headset = open_headset(self.clock_rate, self.config.input_device,
+                                         self.config.output_device)
+        except NoAudioDevice as exc:
+            self._emit(PhoneError(str(exc)))
+            return
+        self._port.attach(self._source or self._headset, self._sink or self._headset)
 
     def _make_call(self, uri: str) -> None:
         if self._call is not None:

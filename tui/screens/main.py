@@ -46,6 +46,7 @@ class MainScreen(Screen):
         Binding("n", "notes", "Notes"),
         Binding("d", "disposition", "Dispo"),
         Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("f2", "settings", "Settings"),
         *[Binding(key, f"dtmf('{'*' if key == 'asterisk' else '#' if key == 'number_sign' else key}')",
                   "DTMF", group=DTMF,
                   key_display={"asterisk": "*", "number_sign": "#"}.get(key, key))
@@ -203,4 +204,8 @@ class MainScreen(Screen):
     def action_help(self) -> None:
         """Show the keys."""
         self.app.push_screen(HelpScreen())
+
+    def action_settings(self) -> None:
+        """Pick the headset's microphone and speaker."""
+        self.console.open_settings()
 

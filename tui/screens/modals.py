@@ -24,7 +24,8 @@ HELP = """\
 [b]0-9 * #[/b] DTMF during a call
 [b]n[/b] write notes (Esc leaves them; they are saved as you type)
 [b]d[/b] disposition: pick one and press Enter; it ends the wrap-up
-[b]?[/b] this help      [b]ctrl+q[/b] quit (you stay logged in)
+[b]?[/b] this help      [b]F2[/b] settings: the headset's microphone and speaker
+[b]ctrl+q[/b] quit (you stay logged in)
 """
 
 
