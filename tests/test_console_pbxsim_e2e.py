@@ -36,6 +36,7 @@ from ari_app.config.server import AgiSettings, AmiSettings, AriSettings, Gateway
 from ari_app.demo.stack import PbxChild, PbxEndpoints  # noqa: E402
 from ari_app.gateway import auth  # noqa: E402
 from ari_app.server import Switchboard  # noqa: E402
+from ari_app.store.queries import fetch_call  # noqa: E402
 from center_support import CENTER, free_port, prepare_etc, until_async  # noqa: E402
 from pbxsim.client import SimControl  # noqa: E402
 from pbxsim_support import run, until  # noqa: E402
@@ -125,6 +126,21 @@ class Stack:
         """The next ``frames`` 20 ms frames the softphone's media port received."""
         return await asyncio.to_thread(self.capture.take_frames, frames, 5.0)
 
+    async def console_hears_tone(self, hz: float) -> bool:
+        """The next 0.3 s the softphone received are loud and dominated by ``hz``."""
+        heard = await self.console_hears(15)
+        return rms_level(heard) > 0.05 and dominant_frequency(heard, RATE, [300, 600, 1000, 1500, 2000]) == hz
+
+    async def console_hears_silence(self) -> bool:
+        """The next 0.3 s the softphone received are silent."""
+        return rms_level(await self.console_hears(15)) < 0.01
+
+    async def row(self, call_id: str) -> dict[str, Any]:
+        """The call's ``calls`` row, after the store's queued writes."""
+        assert self.sb.store is not None
+        await self.sb.store.aflush()
+        return await self.sb.store.read(lambda db: fetch_call(db, call_id)) or {}
+
     async def caller_pcm(self, call_id: str) -> bytes:
         """Everything the caller received from real phones so far (16-bit PCM at RATE)."""
         url = f"{self.endpoints.control_url}/_sim/calls/{call_id}/audio?format=wav"
@@ -183,16 +199,24 @@ class Stack:
         await until(lambda: self.status() == "on_call", 8, message="on call in the engine")
         return call_id
 
-    async def wrapup_with(self, call_id: str, notes: str) -> None:
-        """In wrap-up: ``n`` notes, ``d`` the first disposition (sale) → saved, ready again."""
+    async def wrapup_with(self, call_id: str, typed: str, notes: str | None = None) -> None:
+        """In wrap-up: ``n`` and ``typed`` notes, ``d`` the first disposition (sale) → saved
+        with ``notes`` (default: what was typed), ready again."""
         app = self.app
         await until(lambda: app.model.state.status == "wrapup" and self.status() == "wrapup", 8,
                     message="wrap-up")
-        if notes:
-            await self.pilot.press("n", *notes, "escape")
+        if typed:
+            await self.pilot.press("n", *typed, "escape")
         await self.pilot.press("d", "enter")
-        await until(lambda: self.status() == "ready" == app.model.state.status, 8, message="ready again")
-        assert await self.disposition_rows(call_id) == [{"code": "sale", "notes": notes or None, "operator": OPERATOR}]
+        try:
+            await until(lambda: self.status() == "ready" == app.model.state.status, 8, message="ready again")
+        except AssertionError as exc:
+            lines = [line.text for line in app.screen.query_one("#log").lines]
+            raise AssertionError(f"{exc}; engine {self.status()}, console {app.model.state.status}; "
+                                 f"console log: {lines[-8:]}") from None
+        notes = typed if notes is None else notes
+        assert await self.disposition_rows(call_id) == [
+            {"code": "sale", "notes": notes or None, "operator": OPERATOR}]
 
 
 async def start_server(settings: ServerSettings, config: Config) -> Switchboard:
@@ -334,5 +358,110 @@ def test_p_pauses_with_a_reason_r_readies_k_holds_and_m_mutes_what_the_caller_he
         await st.sim.hangup(call)  # the caller hangs up: BYE to the softphone
         await until(lambda: app.phone_call == "ended", 8, message="the softphone's call ended")
         await st.wrapup_with(call, "")
+
+    scenario(tmp_path, body)
+
+
+# A number through the trunk (pbxsim answers it), short: while a call's media runs in
+# this process it is never idle by Textual's measure, so each key the pilot presses
+# waits up to 2 s for an idle that does not come.
+NUMBER = "5551"
+
+
+async def talking(st: Stack, number: str) -> str:
+    """Ready, then a caller playing 1 kHz answered on the softphone; its call id."""
+    await st.pilot.press("r")
+    await until(lambda: st.status() == "ready", 8, message="ready")
+    call = await st.offered_and_answered(number, audio={"tone": 1000})
+    await until_async(lambda: st.console_hears_tone(1000), 8, "the console to hear the caller")
+    return call
+
+
+def test_t_cold_transfer_to_a_number_puts_the_caller_through_and_the_operator_in_wrapup(tmp_path: Path) -> None:
+    async def body(st: Stack) -> None:
+        app, pilot = st.app, st.pilot
+        await st.sim.set_number(NUMBER, answer_after=0.5)
+        call = await talking(st, "+15551230003")
+        await pilot.press("t")
+        await until(lambda: isinstance(app.screen, TransferScreen), 5, message="transfer dialog")
+        await pilot.press(*NUMBER, "enter", "down", "enter")  # cold
+        await until(lambda: app.phone_call == "ended", 8, message="the server hangs the operator up (BYE)")
+        await until(lambda: app.model.state.status == "wrapup", 8, message="wrap-up")
+        assert st.log_has(f"Transfer (cold) to {NUMBER} requested.")
+
+        async def through() -> bool:
+            state = await st.sim.state()
+            bridge = f"switchboard-call-{call}"
+            members = [c for c in state["channels"] if c["bridge"] == bridge]
+            return len(members) == 2 and any(c["id"] != call and c["state"] == "Up" for c in members)
+        await until_async(through, 10, "the caller bridged with the answered number")
+        row = await st.row(call)
+        assert row["outcome"] == "transferred"
+        await st.wrapup_with(call, "sent to billing")
+
+    scenario(tmp_path, body)
+
+
+def test_warm_transfer_to_a_colleague_esc_returns_to_the_caller_and_t_completes(tmp_path: Path) -> None:
+    async def body(st: Stack) -> None:
+        app, pilot = st.app, st.pilot
+        await st.sim.set_phone("1002", registered=True, answer_after=0.3)  # john's simulated phone
+        call = await talking(st, "+15551230004")
+
+        await pilot.press("t", *"1002", "enter", "enter")  # warm is the first mode
+        await until(lambda: app.model.consulting, 10, message="consulting john")
+        assert "consulting 1002" in st.text("#pop")
+        assert await st.console_hears_silence(), "the caller is on hold: the console hears nothing"
+        await pilot.press("escape")  # back to the caller
+        await until(lambda: not app.model.consulting and app.model.in_call, 8, message="back to the caller")
+        await until_async(lambda: st.console_hears_tone(1000), 8, "the console to hear the caller again")
+        assert st.status() == "on_call"
+
+        await pilot.press("t", *"1002", "enter", "enter")
+        await until(lambda: app.model.consulting, 10, message="consulting john again")
+        await pilot.press("t")  # completes
+        await until(lambda: app.phone_call == "ended", 8, message="the operator leaves (BYE)")
+        await until(lambda: app.model.state.status == "wrapup", 8, message="wrap-up")
+        row = await st.row(call)
+        assert row["outcome"] == "transferred"
+        states = [d["state"] for kind, d in st.events if kind == "call" and d["operator"] == OPERATOR]
+        assert states == ["connected", "held", "consulting", "connected", "held", "consulting", "ended"], states
+        await st.wrapup_with(call, "john takes it")
+
+    scenario(tmp_path, body)
+
+
+def test_a_server_restart_during_a_call_shows_the_banner_reconnects_and_keeps_state_and_notes(
+        tmp_path: Path) -> None:
+    async def body(st: Stack) -> None:
+        app, pilot = st.app, st.pilot
+        call = await talking(st, "+15551230005")
+        await pilot.press("n", *"friday")  # typed, not yet sent (debounced)
+        await st.sb.close()  # the whole server goes; the call stays up in pbxsim
+        banner = app.screen.query_one("#banner", Static)
+        await until(lambda: banner.display and "reconnecting" in str(banner.render()), 8, message="banner")
+        assert app.model.in_call and app.phone_call == "connected"
+        await pilot.press(*" 5pm")  # typed while the server is away
+
+        st.sb = await start_server(st.settings, st.config)  # adopts the call
+        st.listen()
+        await until(lambda: not banner.display and app.link_status == "connected", 15, message="reconnected")
+        assert st.log_has("Reconnected; screen restored.")
+        await until(lambda: st.status() == "on_call", 8, message="the call adopted")
+        assert app.model.in_call and app.model.call_id == call
+        assert app.screen.query_one("#notes", TextArea).text == "friday 5pm"
+        assert await st.console_hears_tone(1000), "the SIP call and its media outlived the restart"
+
+        async def draft_saved() -> bool:
+            assert st.sb.store is not None
+            await st.sb.store.aflush()
+            rows = await st.sb.store.read(lambda db: list(db.query(
+                "SELECT text FROM call_notes WHERE call_id = ?", [call])))
+            return rows == [{"text": "friday 5pm"}]
+        await until_async(draft_saved, 8, "the notes typed while away sent to the new server")
+
+        await pilot.press("escape", "h")
+        await until(lambda: app.phone_call == "ended", 8, message="hung up")
+        await st.wrapup_with(call, "", "friday 5pm")
 
     scenario(tmp_path, body)
