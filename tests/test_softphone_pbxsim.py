@@ -6,7 +6,8 @@ another: one pjsua2 endpoint per process. The test process speaks ARI and the co
 API (the helpers of ``test_pbxsim_sip``). Checked: originating ``PJSIP/1001`` rings the
 softphone at its local URI, its answer brings the channel into Stasis, bridged with a
 simulated caller playing 1 kHz the softphone's media port receives 1 kHz and the caller
-receives the softphone's 600 Hz; a hang-up from the app (BYE) ends the softphone's call.
+receives the softphone's 600 Hz; its DTMF reaches ARI as ChannelDtmfReceived; a hang-up
+from the app (BYE) ends the softphone's call.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def center(tmp_path: Path) -> Iterator[tuple[Sip, Peer]]:
         pbx.stop()
 
 
-def test_pbxsim_rings_the_softphone_and_a_callers_1khz_and_its_600hz_cross(center) -> None:
+def test_pbxsim_rings_the_softphone_and_a_callers_1khz_and_its_600hz_cross_and_its_dtmf_arrives(center) -> None:
     sip, phone = center
 
     async def scenario() -> None:
@@ -76,6 +77,12 @@ def test_pbxsim_rings_the_softphone_and_a_callers_1khz_and_its_600hz_cross(cente
 
             got = await until_async(caller_hears_600, "the caller to receive the softphone's 600 Hz")
             assert got["power"]["600"] > 100 * got["power"]["1000"]
+
+            # Its DTMF (RFC 4733) is the operator channel's, as a simulated phone's.
+            phone.send("dtmf", digits="4#")
+            for digit in "4#":
+                await lb.events.next("ChannelDtmfReceived",
+                                     lambda e, d=digit: e["channel"]["id"] == real and e["digit"] == d)
 
             # The app hangs the operator up: pbxsim sends BYE, the softphone's call ends.
             status, _ = await lb.ari.delete(f"/channels/{real}")

@@ -39,7 +39,8 @@ PUMP_MS = 10  # libHandleEvents timeout: the latency of a queued command
 class SipEvent:
     """A call changed: ``kind`` is incoming (a call arrived; ``remote`` is its From),
     ringing (180/183 received), answered (200 OK, media up), ended (``code`` the
-    final SIP status, ``by_remote`` False when this side hung up)."""
+    final SIP status, ``by_remote`` False when this side hung up), dtmf (the phone sent
+    the digit ``reason`` by RFC 4733; ``code`` its duration in ms, 0 when unknown)."""
 
     key: str
     kind: str
@@ -70,6 +71,9 @@ class _Call(pj.Call):  # type: ignore[misc]
 
     def onCallMediaState(self, prm: Any) -> None:  # noqa: N802
         self.engine._media_state(self)
+
+    def onDtmfDigit(self, prm: Any) -> None:  # noqa: N802
+        self.engine._emit(SipEvent(self.key, "dtmf", int(prm.duration or 0), str(prm.digit)))
 
 
 class _Account(pj.Account):  # type: ignore[misc]

@@ -14,6 +14,7 @@ Media follows the bridges: a real phone's call hears the audio of the simulated 
 it is bridged with (``place_call(..., audio={"tone": 1000} | {"wav": path})``), and
 what the phone sends is recorded for that caller (``received_audio``, control API
 ``GET /_sim/calls/{id}/audio``); two real phones in one bridge hear each other.
+Digits a real phone sends (RFC 4733) are its channel's DTMF, as a simulated phone's.
 
 Everything here runs on the event loop except the engine, whose events are handed
 back to the loop with ``call_soon_threadsafe``.
@@ -126,6 +127,9 @@ class SipSide:
             else:
                 call.handler.answered()
                 self._refresh_media(ch)
+        elif event.kind == "dtmf":
+            if call.answered and not ch.hungup:  # as the simulated phone's digits (RFC 4733)
+                self.world.send_dtmf(ch.id, event.reason, duration_ms=event.code or 100)
         elif event.kind == "ended":
             call.ended = True
             self._stop_media(call)
