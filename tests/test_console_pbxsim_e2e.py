@@ -6,7 +6,7 @@ instead of a headset.
 
 Flows: a caller's 1 kHz reaches the console and the console's 600 Hz the caller, hang-up,
 notes and disposition ending the wrap-up; pause with a reason and ready; hold (the caller
-stops hearing the operator), mute, DTMF; cold transfer to a number; warm transfer to a
+stops hearing the operator), mute, DTMF (ChannelDtmfReceived in ARI); cold transfer to a number; warm transfer to a
 colleague, completed with ``t`` and cancelled with ``Esc``; a server restart during a call
 (banner, reconnect, state and typed notes restored).
 """
@@ -82,9 +82,12 @@ class Stack:
     phones: list[PjsuaPhone] = field(default_factory=list)
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # the controller's
 
+    dtmf: list[tuple[str, str]] = field(default_factory=list)  # (channel id, digit) ARI reported
+
     def listen(self) -> None:
-        assert self.sb.controller is not None
+        assert self.sb.controller is not None and self.sb.ari is not None
         self.sb.controller.listeners.append(lambda kind, data: self.events.append((kind, dict(data))))
+        self.sb.ari.on("ChannelDtmfReceived", lambda event: self.dtmf.append((event.channel.id, event.digit)))
 
     def reason(self) -> str | None:
         """The pause reason of the operator's latest state in the controller's events."""
@@ -317,7 +320,8 @@ def test_a_callers_1khz_reaches_the_console_its_600hz_the_caller_then_hangup_not
     scenario(tmp_path, body)
 
 
-def test_p_pauses_with_a_reason_r_readies_k_holds_and_m_mutes_what_the_caller_hears(tmp_path: Path) -> None:
+def test_p_pauses_r_readies_k_holds_m_mutes_what_the_caller_hears_and_digits_reach_ari_as_dtmf(
+        tmp_path: Path) -> None:
     async def body(st: Stack) -> None:
         app, pilot = st.app, st.pilot
         assert app.model.hello is not None
@@ -354,6 +358,12 @@ def test_p_pauses_with_a_reason_r_readies_k_holds_and_m_mutes_what_the_caller_he
         await pilot.press("m")
         await st.until_caller_hears(call, since, "the caller to hear the operator again after unmute")
         assert app.phone_call == "connected" and app.model.in_call
+
+        # Digits: RFC 4733 from the softphone, the operator channel's DTMF in ARI.
+        operator = await st.operator_channel(call)
+        await pilot.press("4", "number_sign")
+        await until(lambda: [d for ch, d in st.dtmf if ch == operator] == ["4", "#"], 8,
+                    message="ChannelDtmfReceived 4 # on the operator's channel")
 
         await st.sim.hangup(call)  # the caller hangs up: BYE to the softphone
         await until(lambda: app.phone_call == "ended", 8, message="the softphone's call ended")
