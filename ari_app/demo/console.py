@@ -10,8 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.binding import Binding
+
 from ari_app.demo.headless import stop_on_signals
 from ari_app.demo.stack import DemoStack
+from tui.app import ConsoleApp
+
+
+class DemoConsoleApp(ConsoleApp):
+    """ConsoleApp where ctrl+c quits too: the demo is left with the terminal's usual key."""
+
+    BINDINGS = [Binding("ctrl+c", "quit", "Quit", show=False, priority=True)]
 
 
 def demo_phone_factory(stack: DemoStack, input_device: str | int | None = None,
@@ -53,26 +62,17 @@ def demo_notices(stack: DemoStack) -> list[str]:
 
 
 def demo_console_app(stack: DemoStack, input_device: str | int | None = None,
-                     output_device: str | int | None = None) -> Any:
+                     output_device: str | int | None = None, settle_heap: bool = False) -> DemoConsoleApp:
     """The console app logged in as the demo operator (not yet running)."""
-    from textual.binding import Binding
-
-    from tui.app import ConsoleApp
-
-    class DemoConsoleApp(ConsoleApp):
-        """ConsoleApp where ctrl+c quits too: the demo is left with the terminal's usual key."""
-
-        BINDINGS = [Binding("ctrl+c", "quit", "Quit", show=False, priority=True)]
-
     return DemoConsoleApp(stack.gateway_url, operator=stack.options.operator, password=stack.password,
                           phone_factory=demo_phone_factory(stack, input_device, output_device),
-                          notices=demo_notices(stack))
+                          notices=demo_notices(stack), settle_heap=settle_heap)
 
 
 async def run_console(stack: DemoStack, input_device: str | int | None = None,
                       output_device: str | int | None = None) -> None:
     """The console in the foreground with traffic flowing, until it quits."""
-    app = demo_console_app(stack, input_device, output_device)
+    app = demo_console_app(stack, input_device, output_device, settle_heap=True)
     await stack.start_traffic()
     undo = stop_on_signals(app.exit)
     try:
