@@ -30,9 +30,11 @@ from ari_app.cli.common import config_option, config_path
 @click.option("--duration", type=click.FloatRange(min=0, min_open=True), default=None,
               help="With --headless: seconds to run (default 30).")
 @click.option("--input-device", default=None, metavar="NAME|INDEX",
-              help="Headset microphone (PortAudio name or index; default: the system's).")
+              help="Headset microphone (PortAudio name or index; default: the one chosen "
+                   "with F2 in the console, else the system's).")
 @click.option("--output-device", default=None, metavar="NAME|INDEX",
-              help="Headset speaker (PortAudio name or index; default: the system's).")
+              help="Headset speaker (PortAudio name or index; default: the one chosen "
+                   "with F2 in the console, else the system's).")
 def demo_command(config_file: str | None, operator: str, rate: float, speed: float | None, seed: int | None,
                  sip: bool, headless: bool, duration: float | None, input_device: str | None,
                  output_device: str | None) -> None:
@@ -42,8 +44,6 @@ def demo_command(config_file: str | None, operator: str, rate: float, speed: flo
     from ari_app.config.problems import ConfigError
     from ari_app.demo import DemoError, DemoOptions
     from ari_app.demo.headless import run_headless
-    from tui.launch import _device
-
     if duration is not None and not headless:
         raise click.UsageError("--duration needs --headless.")
     options = DemoOptions(config=config_path(config_file).resolve(), operator=operator, rate=rate,
@@ -55,14 +55,14 @@ def demo_command(config_file: str | None, operator: str, rate: float, speed: flo
             if handled == 0:
                 click.echo(f"demo: {operator} handled no call in the time given", err=True)
         else:
-            asyncio.run(_console(options, _device(input_device), _device(output_device)))
+            asyncio.run(_console(options, input_device, output_device))
     except (DemoError, ConfigError, OSError) as err:
         raise click.ClickException(str(err)) from None
     except KeyboardInterrupt:
         pass
 
 
-async def _console(options: object, input_device: str | int | None, output_device: str | int | None) -> None:
+async def _console(options: object, input_device: str | None, output_device: str | None) -> None:
     from ari_app.demo import DemoStack
     from ari_app.demo.console import run_console
 

@@ -8,6 +8,7 @@ operator quits (ctrl+q, or ctrl+c here) or the process gets SIGINT/SIGTERM.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from textual.binding import Binding
@@ -15,6 +16,7 @@ from textual.binding import Binding
 from ari_app.demo.headless import stop_on_signals
 from ari_app.demo.stack import DemoStack
 from tui.app import ConsoleApp
+from tui.settings import ConsoleSettings, load_settings, settings_path
 
 
 class DemoConsoleApp(ConsoleApp):
@@ -61,18 +63,29 @@ def demo_notices(stack: DemoStack) -> list[str]:
     return lines
 
 
-def demo_console_app(stack: DemoStack, input_device: str | int | None = None,
-                     output_device: str | int | None = None, settle_heap: bool = False) -> DemoConsoleApp:
-    """The console app logged in as the demo operator (not yet running)."""
+def _device(value: str | None) -> str | int | None:
+    """A PortAudio device index given as digits, else its name; None for the default."""
+    return int(value) if value and value.isdigit() else (value or None)
+
+
+def demo_console_app(stack: DemoStack, settings: ConsoleSettings | None = None,
+                     settings_file: Path | None = None, settle_heap: bool = False) -> DemoConsoleApp:
+    """The console app logged in as the demo operator (not yet running); ``settings``
+    (the headset chosen with F2) are saved to ``settings_file`` when given."""
+    devices = settings or ConsoleSettings()
+    factory = demo_phone_factory(stack, _device(devices.input_device), _device(devices.output_device))
     return DemoConsoleApp(stack.gateway_url, operator=stack.options.operator, password=stack.password,
-                          phone_factory=demo_phone_factory(stack, input_device, output_device),
+                          phone_factory=factory, settings=settings, settings_file=settings_file,
                           notices=demo_notices(stack), settle_heap=settle_heap)
 
 
-async def run_console(stack: DemoStack, input_device: str | int | None = None,
-                      output_device: str | int | None = None) -> None:
-    """The console in the foreground with traffic flowing, until it quits."""
-    app = demo_console_app(stack, input_device, output_device, settle_heap=True)
+async def run_console(stack: DemoStack, input_device: str | None = None,
+                      output_device: str | None = None) -> None:
+    """The console in the foreground with traffic flowing, until it quits. The headset
+    is the one ``switchboard console`` would use (saved with F2, or given here)."""
+    settings_file = settings_path()
+    settings = load_settings(settings_file).overridden(input_device, output_device)
+    app = demo_console_app(stack, settings, settings_file, settle_heap=True)
     await stack.start_traffic()
     undo = stop_on_signals(app.exit)
     try:
