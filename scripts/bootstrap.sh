@@ -17,6 +17,7 @@ APT_PACKAGES=(
     asterisk-core-sounds-ru-wav   # pbxsim: real prompt durations (ru)
     asterisk-moh-opsound-wav      # pbxsim: music on hold class "default"
     libportaudio2                 # softphone: headset audio through sounddevice (PortAudio)
+    openssl                       # tests: a self-signed certificate for the gateway over TLS
 )
 
 MIN_PYTHON="3.11"

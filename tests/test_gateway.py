@@ -11,17 +11,22 @@ notes, and the queue board coalesced to at most 4 messages a second.
 from __future__ import annotations
 
 import asyncio
+import ssl
+import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from ari_app.config.loader import load_config_text
 from ari_app.config.model import Config
+from ari_app.config.server import GatewaySettings
 from ari_app.gateway import auth
 from ari_app.gateway.auth import Throttle, throttle_keys
+from ari_app.gateway.server import GatewayServer
 from ari_app.store.queries import fetch_call
 from center_support import CENTER, Center, center
 from pbxsim_support import run, until
@@ -410,3 +415,34 @@ def test_the_queue_board_is_coalesced_to_at_most_four_a_second(tmp_path: Path) -
                 await c.sim.hangup(call)
             await anna.ws.close()
     run(scenario(), 60)
+
+
+def test_with_a_certificate_the_gateway_speaks_tls_only(tmp_path: Path) -> None:
+    """``tls_cert``/``tls_key`` in the settings: consoles log in over wss://, and a
+    plain ws:// connection gets nowhere."""
+    cert, key = tmp_path / "gw.crt", tmp_path / "gw.key"
+    made = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                           "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                           "-keyout", str(key), "-out", str(cert)], capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+
+    async def scenario() -> None:
+        async with center(tmp_path) as c:
+            await accounts(c)
+            assert c.sb.store is not None
+            settings = GatewaySettings(port=0, tls_cert=cert, tls_key=key)
+            secure = GatewayServer(c.controller, c.sb.store, c.sb.config, settings)
+            await secure.start()
+            try:
+                assert secure.url.startswith("wss://127.0.0.1:")
+                trust = ssl.create_default_context(cafile=str(cert))
+                ws = await c.session.ws_connect(secure.url, ssl=trust)
+                await ws.send_json({"type": "login", "operator": "anna", "password": PASSWORDS["anna"]})
+                hello = await ws.receive_json(timeout=10)
+                assert hello["type"] == "hello" and hello["operator"] == "anna"
+                await ws.close()
+                with pytest.raises(aiohttp.ClientError):
+                    await c.session.ws_connect(f"ws://127.0.0.1:{secure.port}/gateway")
+            finally:
+                await secure.close()
+    run(scenario(), 40)
