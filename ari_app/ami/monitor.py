@@ -175,7 +175,9 @@ class AmiMonitor:
         assert self.manager is not None
         reply = await asyncio.wait_for(self.manager.send_action({"Action": action}), self.action_timeout)
         if not isinstance(reply, list):
-            if reply.get("Response") == "Error" and "not found" not in reply.get("Message", "").lower():
+            message = reply.get("Message", "").lower()
+            empty = "not found" in message or (message.startswith("no ") and message.endswith("found"))
+            if reply.get("Response") == "Error" and not empty:  # "No Contacts found" is an empty list
                 _log.warning("AMI %s refused: %s", action, reply.get("Message"))
                 return None
             return []
