@@ -24,9 +24,9 @@ from urllib.parse import urlsplit
 
 from ari_app.config import checks
 from ari_app.config.checks import Invalid, describe
-from ari_app.config.loader import _decode, _first_content_line
-from ari_app.config.marked_yaml import REJECTED, MarkedDict, parse, walk_duplicates
-from ari_app.config.problems import ConfigError, Problem
+from ari_app.config.document import read_text, top_mapping
+from ari_app.config.marked_yaml import MarkedDict
+from ari_app.config.problems import ConfigError
 from ari_app.config.sections import Report, Section
 
 DEFAULT_SERVER_SETTINGS = Path("data/server.yaml")  # also $SWITCHBOARD_SERVER
@@ -232,33 +232,12 @@ def load_server_settings_text(
     text: str, source: str = "<string>", base: str | os.PathLike[str] | None = None
 ) -> ServerSettings:
     """Validate settings YAML; relative paths resolve against ``base`` (default: cwd)."""
-    report = Report(source)
-    parsed = parse(text)
-    for pos, message in parsed.problems:
-        report.add(pos, message)
-    data = parsed.data
-    if parsed.empty and not parsed.problems:
-        report.add(
-            (_first_content_line(text), 1),
-            f"the file is empty: expected ari, ami, agi, database and config; {INIT_HINT}",
-        )
+    data, report = top_mapping(
+        text, source, expected="ari, ami, agi, database and config",
+        empty=f"the file is empty: expected ari, ami, agi, database and config; {INIT_HINT}")
     settings = None
-    if data is not None and data is not REJECTED:
-        for path, dup in walk_duplicates(data):
-            where = f"{path}: duplicate key" if path else "duplicate top-level key"
-            report.add(
-                dup.pos,
-                f"{where} '{dup.key}' (first at line {dup.first[0]}, col {dup.first[1]}); "
-                "YAML would silently keep only the last one",
-            )
-        if isinstance(data, MarkedDict):
-            settings = _build(data, report, Path(base if base is not None else ".").absolute())
-        else:
-            report.add(
-                getattr(data, "pos", (_first_content_line(text), 1)),
-                "the top level must be a mapping with ari, ami, agi, database and config, "
-                f"got {describe(data)}",
-            )
+    if data is not None:
+        settings = _build(data, report, Path(base if base is not None else ".").absolute())
     if report.problems or settings is None:
         raise ConfigError(sorted(report.problems))
     return settings
@@ -266,14 +245,8 @@ def load_server_settings_text(
 
 def load_server_settings(path: str | os.PathLike[str]) -> ServerSettings:
     """Read and validate the settings file at ``path``; raises ``ConfigError``."""
-    source = str(path)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        hint = f"; {INIT_HINT} to write it" if isinstance(exc, FileNotFoundError) else ""
-        message = f"cannot read the file: {exc.strerror or exc}{hint}"
-        raise ConfigError([Problem(source, 1, 1, message)]) from None
-    return load_server_settings_text(_decode(data, source), source, Path(path).absolute().parent)
+    text = read_text(path, missing_hint=f"; {INIT_HINT} to write it")
+    return load_server_settings_text(text, str(path), Path(path).absolute().parent)
 
 
 __all__ = [
