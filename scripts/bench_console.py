@@ -64,7 +64,7 @@ for _path in (ROOT, Path(__file__).resolve().parent):
 
 from aiohttp import WSMsgType, web  # noqa: E402
 
-from bench_pbxsim import machine_busy_seconds, proc_cpu_seconds, summary_ms  # noqa: E402
+from bench_pbxsim import machine_busy_seconds, print_profile, proc_cpu_seconds, summary_ms  # noqa: E402
 from tui.trace import TRACE_ENV, now_ns  # noqa: E402
 
 OPERATOR = "anna"
@@ -528,15 +528,6 @@ def serve_console(url: str, headless: bool, profile: str | None, settle_heap: bo
         profiler.dump_stats(profile)
 
 
-def print_profile(path: str, top: int = 30) -> None:
-    import pstats
-
-    stats = pstats.Stats(path, stream=sys.stdout)
-    print(f"--- console profile ({path}), whole run, top {top} by cumulative time, then by own time ---")
-    stats.sort_stats("cumulative").print_stats(top)
-    stats.sort_stats("tottime").print_stats(top)
-
-
 def serve_bare(headless: bool) -> None:
     from textual.app import App, ComposeResult
     from textual.widgets import Footer, Static
@@ -625,7 +616,7 @@ def main(argv: list[str] | None = None) -> int:
     for line in human_lines(result):
         print(line)
     if args.profile:
-        print_profile(args.profile)
+        print_profile(args.profile, "console (whole run)", 30, ("cumulative", "tottime"))
     print(json.dumps(result))
     return 0 if result["complete"] else 1
 

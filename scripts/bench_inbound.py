@@ -59,7 +59,6 @@ import asyncio
 import gc
 import json
 import os
-import pstats
 import random
 import resource
 import shutil
@@ -79,7 +78,7 @@ for path in (ROOT, Path(__file__).resolve().parent):
 
 import aiohttp  # noqa: E402
 
-from bench_pbxsim import (GcPauses, machine_busy_seconds, proc_cpu_seconds, proc_status_kb,  # noqa: E402
+from bench_pbxsim import (GcPauses, machine_busy_seconds, print_profile, proc_cpu_seconds, proc_status_kb,  # noqa: E402
                           summary_ms)
 
 ARI_USER = "bench"
@@ -684,13 +683,6 @@ def human_lines(r: dict[str, Any]) -> list[str]:
     return lines
 
 
-def print_profile(path: str, top: int = 30) -> None:
-    stats = pstats.Stats(path, stream=sys.stdout)
-    print(f"--- server profile ({path}), top {top} by cumulative time, then by own time ---")
-    stats.sort_stats("cumulative").print_stats(top)
-    stats.sort_stats("tottime").print_stats(top)
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--calls", type=int, default=None, help="callers (default 300, quick 20)")
@@ -746,7 +738,7 @@ def main(argv: list[str] | None = None) -> int:
     for line in human_lines(result):
         print(line)
     if args.profile:
-        print_profile(args.profile)
+        print_profile(args.profile, "server", 30, ("cumulative", "tottime"))
     print(json.dumps(result))
     return 0 if result["completed"] == args.calls and not result["error_count"] else 1
 

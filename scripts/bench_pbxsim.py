@@ -836,10 +836,13 @@ def human_lines(r: dict[str, Any]) -> list[str]:
     return lines
 
 
-def print_profile(path: str, top: int = 25) -> None:
+def print_profile(path: str, what: str = "pbxsim child", top: int = 25, by: tuple[str, ...] = ("tottime",)) -> None:
+    """A cProfile dump's top ``top`` functions by each of ``by`` (the benches' --profile)."""
     stats = pstats.Stats(path, stream=sys.stdout)
-    print(f"--- pbxsim child profile ({path}), top {top} by own time ---")
-    stats.sort_stats("tottime").print_stats(top)
+    order = ", then by ".join({"tottime": "own time", "cumulative": "cumulative time"}.get(b, b) for b in by)
+    print(f"--- {what} profile ({path}), top {top} by {order} ---")
+    for key in by:
+        stats.sort_stats(key).print_stats(top)
 
 
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
