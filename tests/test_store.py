@@ -74,7 +74,7 @@ def a_call(call_id: str = "chan-1", **extra: Any) -> dict[str, Any]:
 
 # -- schema and migrations -------------------------------------------------------
 
-SHIPPED = ["0001_initial", "0002_gateway"]  # every migration in build_migrations(), in order
+SHIPPED = ["0001_initial", "0002_gateway", "0003_campaigns"]  # every migration in build_migrations(), in order
 
 
 def test_migrations_create_every_table_with_indexes_and_foreign_keys() -> None:

@@ -192,6 +192,7 @@ TABLES = (
     "operator_state_log",
     "invitations",
     "call_notes",
+    "imports",
 )
 
 # 0002: the operator gateway. One-time invitation codes (only their SHA-256 is kept:
@@ -220,6 +221,47 @@ _GATEWAY = [
 ]
 
 
+# 0003: campaigns. Who may work a campaign and the region its numbers are read in;
+# per contact: who entered it (that operator may not dial it), the phone's extension
+# kept apart, the last outcome, and the import that brought it. ``imports`` records
+# every run of ``switchboard import``: contacts of an import that is not ``done``
+# (running, or killed half-way) are invisible to the dialer, exports and reports,
+# and the next import of the campaign removes them, so a failed import leaves
+# nothing half-done while the server keeps writing (imports commit in chunks and
+# never hold the write lock for long).
+_CAMPAIGNS = [
+    "ALTER TABLE campaigns ADD COLUMN operators TEXT CHECK (operators IS NULL OR json_valid(operators))",
+    "ALTER TABLE campaigns ADD COLUMN region TEXT",
+    "ALTER TABLE campaigns ADD COLUMN updated_at REAL",
+    f"""
+    CREATE TABLE imports (
+        id          INTEGER PRIMARY KEY,
+        campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
+        file        TEXT NOT NULL,
+        sha256      TEXT,
+        state       TEXT NOT NULL DEFAULT 'running' CHECK (state IN ('running', 'done', 'failed')),
+        pid         INTEGER,
+        rows        INTEGER NOT NULL DEFAULT 0,
+        imported    INTEGER NOT NULL DEFAULT 0,
+        duplicates  INTEGER NOT NULL DEFAULT 0,
+        invalid     INTEGER NOT NULL DEFAULT 0,
+        do_not_call INTEGER NOT NULL DEFAULT 0,
+        started_at  REAL NOT NULL DEFAULT {_NOW},
+        finished_at REAL
+    ) STRICT
+    """,
+    "CREATE INDEX imports_campaign ON imports (campaign_id, state)",
+    "ALTER TABLE contacts ADD COLUMN import_id INTEGER REFERENCES imports(id)",
+    "ALTER TABLE contacts ADD COLUMN entered_by TEXT",
+    "ALTER TABLE contacts ADD COLUMN extension TEXT",
+    "ALTER TABLE contacts ADD COLUMN last_outcome TEXT",
+    "ALTER TABLE contacts ADD COLUMN last_attempt_at REAL",
+    "ALTER TABLE contacts ADD COLUMN updated_at REAL",
+    "CREATE INDEX contacts_import ON contacts (import_id)",
+    "CREATE INDEX dispositions_created ON dispositions (created_at)",
+]
+
+
 def build_migrations() -> Migrations:
     """A fresh migration set holding every Switchboard migration, in order."""
     migrations = Migrations(MIGRATION_SET)
@@ -234,6 +276,12 @@ def build_migrations() -> Migrations:
     def gateway(db: Database) -> None:
         """Invitation codes and draft call notes for the operator gateway."""
         for statement in _GATEWAY:
+            db.execute(statement)
+
+    @migrations(name="0003_campaigns")
+    def campaigns(db: Database) -> None:
+        """Campaign operators and region, contact provenance and outcomes, import runs."""
+        for statement in _CAMPAIGNS:
             db.execute(statement)
 
     return migrations
