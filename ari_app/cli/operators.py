@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import click
 
 from ari_app.cli import main
-from ari_app.cli.common import config_option, config_path, server_option, server_path
+from ari_app.cli.common import config_option, opened_store, server_option
 
 
 @dataclass
@@ -25,25 +24,8 @@ class _Where:
     config_file: str | None
 
 
-@contextmanager
-def _opened(where: _Where) -> Iterator[tuple[object, object]]:
-    """The store and admin config the settings name; ClickException on any problem."""
-    from ari_app.config import load_config
-    from ari_app.config.problems import ConfigError
-    from ari_app.config.server import load_server_settings
-    from ari_app.store import Store
-
-    path = server_path(where.server_file)
-    if not path.exists():
-        raise click.ClickException(f"{path}: no server settings; run `switchboard init` first")
-    try:
-        settings = load_server_settings(path)
-        config = load_config(config_path(where.config_file) if where.config_file else settings.config)
-    except ConfigError as err:
-        raise click.ClickException(str(err)) from None
-    settings.database.parent.mkdir(parents=True, exist_ok=True)
-    with Store(settings.database) as store:
-        yield store, config
+def _opened(where: _Where) -> Any:
+    return opened_store(where.server_file, where.config_file)
 
 
 def _password(login: str, from_stdin: bool) -> str:
