@@ -15,9 +15,11 @@ from ari_app.core.acd.decisions import (
     Outcome,
     Overflow,
 )
-from ari_app.core.acd.engine import Engine, EngineError, QueueStats
+from ari_app.core.acd.engine import CAMPAIGN, OUTBOUND, Engine, EngineError, QueueStats
 
 __all__ = [
+    "CAMPAIGN",
+    "OUTBOUND",
     "Announce",
     "AutoPause",
     "CancelOffer",

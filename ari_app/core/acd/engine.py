@@ -17,6 +17,9 @@ Rules in one place (details on the methods):
   who missed is not offered that call again for ``ring_timeout`` seconds; after
   ``auto_pause_after`` consecutive misses the operator is paused.
 - Wrap-up is an operator state, so it is honoured by every queue they serve.
+- Outbound (campaign) work is not routed here: the dialer ``reserve``s a READY
+  operator (busy, queue ``OUTBOUND``) and ``release``s them (no conversation: READY at
+  once) or ends the call with ``call_ended`` (a conversation: wrap-up).
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ WRAPUP = OperatorStatus.WRAPUP
 LOGGED_OUT = OperatorStatus.LOGGED_OUT
 WAITING = CallPhase.WAITING
 CONNECTED = CallPhase.CONNECTED
+OUTBOUND = ""  # the queue of an outbound call: none (wrap-up falls back to the defaults)
+CAMPAIGN = "campaign"  # the reason of an operator busy with outbound work
 
 
 class EngineError(ValueError):
@@ -200,11 +205,12 @@ class Engine:
     ) -> list[Decision]:
         """After a restart: ``call_id`` was found talking to ``login``. The operator is
         busy with it (logged in first if needed) and its end is a normal ``call_ended``:
-        outcome completed, then wrap-up. A pause the operator had applies after it."""
+        outcome completed, then wrap-up. A pause the operator had applies after it.
+        ``queue`` ``OUTBOUND``: an outbound call (a campaign's)."""
         if call_id in self._calls:
             raise EngineError(f"call {call_id!r} is already known")
         q = self._queues.get(queue)
-        if q is None:
+        if q is None and queue != OUTBOUND:
             raise EngineError(f"no queue named {queue!r}")
         op = self._op(login)
         if op.status in (RINGING, ON_CALL, WRAPUP):
@@ -213,13 +219,51 @@ class Engine:
         if op.status is PAUSED:
             op.pending = (PAUSED, op.reason)
         seq = next(self._seq)
-        self._calls[call_id] = Call(call_id, queue, 0, enqueued_at, seq, (0, enqueued_at - q.bonus, seq),
+        bonus = q.bonus if q is not None else 0.0
+        self._calls[call_id] = Call(call_id, queue, 0, enqueued_at, seq, (0, enqueued_at - bonus, seq),
                                     phase=CONNECTED, operator=login, answered_at=answered_at)
         self._make_unavailable(op)
         op.call = call_id
         op.call_queue = queue
         self._set_status(op, ON_CALL)
         return out
+
+    # ------------------------------------------------------- outbound calls in
+
+    def reserve(self, login: str, call_id: str) -> list[Decision]:
+        """A READY operator takes outbound work the engine does not route (a campaign
+        contact shown or dialled): busy with ``call_id``, queue ``OUTBOUND``, so no
+        inbound call is offered to them meanwhile. Its end is ``release`` (nothing was
+        said: straight back to READY) or ``call_ended`` (a conversation: wrap-up)."""
+        if call_id in self._calls:
+            raise EngineError(f"call {call_id!r} is already known")
+        op = self._op(login)
+        if not op.available:
+            raise EngineError(f"operator {login!r} is not ready")
+        now = self._clock()
+        seq = next(self._seq)
+        self._calls[call_id] = Call(call_id, OUTBOUND, 0, now, seq, (0, now, seq), phase=CONNECTED,
+                                    operator=login, answered_at=now)
+        self._make_unavailable(op)
+        op.call = call_id
+        op.call_queue = OUTBOUND
+        self._set_status(op, ON_CALL)
+        return [OperatorState(login, ON_CALL, CAMPAIGN)]
+
+    def release(self, call_id: str) -> list[Decision]:
+        """Outbound work ended without a conversation (skipped, the customer did not
+        answer, the preview expired): the operator is free at once, no wrap-up; a pause
+        or logout asked for meanwhile applies now. Inbound callers waiting for them are
+        matched first, as after any call."""
+        call = self._calls.get(call_id)
+        if call is None or call.queue != OUTBOUND:
+            return []
+        del self._calls[call_id]
+        call.phase = CallPhase.ENDED
+        op = self._ops.get(call.operator or "")
+        if op is None or op.call != call_id or op.status is not ON_CALL:
+            return []
+        return self._end_wrapup(op, self._clock())
 
     # -------------------------------------------------------------- offers in
 
