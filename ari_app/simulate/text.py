@@ -6,9 +6,8 @@ Kept out of the CLI module so the layout can be tested and reused (reports, docs
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from ari_app.simulate.metrics import QueueReport, SimReport
+from ari_app.tables import table as _table
 
 DASH = "–"
 
@@ -24,16 +23,6 @@ def _sec(x: float | None, digits: int = 1) -> str:
 def _clock(minute: float) -> str:
     m = int(round(minute)) % (24 * 60)
     return f"{m // 60:02d}:{m % 60:02d}"
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "") -> list[str]:
-    """Left-aligned first column, right-aligned numbers."""
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = []
-    for r in [header, *rows]:
-        cells = [r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:], widths[1:])]
-        lines.append(indent + "  ".join(cells).rstrip())
-    return lines
 
 
 def _queue_row(q: QueueReport) -> list[str]:
