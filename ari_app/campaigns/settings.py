@@ -140,6 +140,21 @@ def parse_duration(text: str, option: str) -> float:
     return float(match.group(1)) * _UNIT[(match.group(2) or "").lower() or None]
 
 
+def format_duration(seconds: float | None) -> str:
+    """Seconds as an admin would type them back (``parse_duration`` reads it): the
+    largest unit that divides evenly, ``600`` → ``10m``, ``5400`` → ``90m``; ``never``
+    for None (no retry)."""
+    if seconds is None:
+        return "never"
+    if seconds != int(seconds):
+        return f"{seconds:.3f}".rstrip("0").rstrip(".") + "s"
+    whole = int(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if whole and whole % size == 0:
+            return f"{whole // size}{unit}"
+    return f"{whole}s"
+
+
 def _minutes(hhmm: str) -> int:
     hours, minutes = hhmm.split(":")
     return int(hours) * 60 + int(minutes)
@@ -151,7 +166,10 @@ def parse_hours(text: str, option: str = "--hours") -> CallingHours:
     if len(parts) != 2 or not all(_HHMM.match(p.strip()) for p in parts):
         raise SettingError(option, f"{text!r} is not a time window like 09:00-21:00")
     start, end = (f"{int(p.split(':')[0]):02d}:{p.split(':')[1]}" for p in (x.strip() for x in parts))
-    if start == end or _minutes(start) > 24 * 60 or _minutes(end) > 24 * 60:
+    for hhmm in (start, end):
+        if _minutes(hhmm) > 24 * 60:
+            raise SettingError(option, f"{hhmm} is not a time of day (00:00 to 24:00)")
+    if start == end:
         raise SettingError(option, f"{text!r} is an empty window")
     return CallingHours(start, end)
 
@@ -170,6 +188,8 @@ def parse_retry(text: str, base: RetryRules | None = None, option: str = "--retr
 
 
 def parse_timezone(text: str, option: str = "--timezone") -> str:
+    if not text.strip():
+        raise SettingError(option, "a time zone is needed (e.g. Europe/Moscow)")
     try:
         ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError):
