@@ -74,7 +74,7 @@ def a_call(call_id: str = "chan-1", **extra: Any) -> dict[str, Any]:
 
 # -- schema and migrations -------------------------------------------------------
 
-SHIPPED = ["0001_initial", "0002_gateway", "0003_campaigns"]  # every migration in build_migrations(), in order
+SHIPPED = ["0001_initial", "0002_gateway", "0003_campaigns", "0004_dialing"]  # every migration in build_migrations(), in order
 
 
 def test_migrations_create_every_table_with_indexes_and_foreign_keys() -> None:
@@ -90,7 +90,7 @@ def test_migrations_create_every_table_with_indexes_and_foreign_keys() -> None:
     }
     assert ("call_events", ("call_id", "id")) in indexed
     assert ("contacts", ("campaign_id", "phone")) in indexed  # the unique pair
-    assert ("contacts", ("campaign_id", "status", "next_attempt_at")) in indexed
+    assert ("contacts", ("campaign_id", "status", "timezone", "next_attempt_at")) in indexed  # 0004
     assert ("operator_state_log", ("operator", "ts")) in indexed
     fks = {(fk.table, fk.column, fk.other_table) for t in TABLES for fk in db[t].foreign_keys}
     assert ("call_events", "call_id", "calls") in fks

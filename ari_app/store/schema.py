@@ -262,6 +262,16 @@ _CAMPAIGNS = [
 ]
 
 
+# 0004: the dialer looks for the next contact of a campaign per status and time zone,
+# asking only for the zones inside calling hours now, so the due index gains the zone
+# (ari_app/store/campaign_dialing.py). It replaces contacts_due instead of adding an
+# index every import would have to maintain; (campaign_id, status) queries still use it.
+_DIALING = [
+    "DROP INDEX contacts_due",
+    "CREATE INDEX contacts_due ON contacts (campaign_id, status, timezone, next_attempt_at)",
+]
+
+
 def build_migrations() -> Migrations:
     """A fresh migration set holding every Switchboard migration, in order."""
     migrations = Migrations(MIGRATION_SET)
@@ -282,6 +292,12 @@ def build_migrations() -> Migrations:
     def campaigns(db: Database) -> None:
         """Campaign operators and region, contact provenance and outcomes, import runs."""
         for statement in _CAMPAIGNS:
+            db.execute(statement)
+
+    @migrations(name="0004_dialing")
+    def dialing(db: Database) -> None:
+        """The due-contacts index by time zone, for the dialer's claims."""
+        for statement in _DIALING:
             db.execute(statement)
 
     return migrations
