@@ -81,9 +81,11 @@ def test_only_a_ready_operator_can_be_reserved_and_a_call_id_only_once():
         eng.reserve("anna", "sbx-1")  # paused
     eng.ready("anna")
     eng.phone_registered("anna", False)
+    assert not eng.available("anna")
     with pytest.raises(EngineError):
         eng.reserve("anna", "sbx-1")  # no phone to ring
     eng.phone_registered("anna", True)
+    assert eng.available("anna") and not eng.available("nobody")
     eng.reserve("anna", "sbx-1")
     logged_in(eng, "john")
     with pytest.raises(EngineError):

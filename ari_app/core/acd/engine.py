@@ -563,6 +563,11 @@ class Engine:
     def operator_status(self, login: str) -> OperatorStatus:
         return self._op(login).status
 
+    def available(self, login: str) -> bool:
+        """READY with a reachable phone: what ``reserve`` takes (False for unknown logins)."""
+        op = self._ops.get(login)
+        return op is not None and op.available
+
     def call_queue(self, call_id: str) -> str | None:
         call = self._calls.get(call_id)
         return call.queue if call else None
