@@ -25,6 +25,7 @@ from ari_app.config.model import Config
 from ari_app.config.server import ServerSettings
 from ari_app.controller.actions import Actions
 from ari_app.controller.controller import CallController, Trace
+from ari_app.controller.dialer import Dialer
 from ari_app.controller.journal import Journal
 from ari_app.controller.recovery import Recovery
 from ari_app.core.acd import Engine
@@ -36,20 +37,26 @@ log = logging.getLogger(__name__)
 
 
 class Switchboard:
-    """One server: the store, the ARI client and controller, the AMI monitor, FastAGI,
-    the operator gateway (``gateway.port`` is the bound port, also with ``port: 0``)."""
+    """One server: the store, the ARI client and controller, the campaign dialer, the AMI
+    monitor, FastAGI, the operator gateway (``gateway.port`` is the bound port, also with
+    ``port: 0``)."""
 
     def __init__(self, settings: ServerSettings, config: Config, *, trace: Trace | None = None,
-                 ami: bool = True, agi: bool = True, ari_options: dict[str, Any] | None = None) -> None:
+                 ami: bool = True, agi: bool = True, ari_options: dict[str, Any] | None = None,
+                 dialer_options: dict[str, Any] | None = None) -> None:
+        """``dialer_options``: keyword arguments of the campaign ``Dialer`` (tests shorten
+        its preview lock and poll)."""
         self.settings = settings
         self.config = config
         self.trace = trace
         self.use_ami = ami
         self.use_agi = agi
         self.ari_options = ari_options or {}
+        self.dialer_options = dialer_options or {}
         self.store: Store | None = None
         self.ari: AriClient | None = None
         self.controller: CallController | None = None
+        self.dialer: Dialer | None = None
         self.recovery: Recovery | None = None
         self.ami: AmiMonitor | None = None
         self.agi: AgiServer | None = None
@@ -65,6 +72,9 @@ class Switchboard:
         self.controller = CallController(actions, engine, self.config, Journal(self.store), trace=self.trace,
                                          phone_available=self._phone_available)
         self.controller.register(self.ari)
+        # before the first resync: operators it restores as ready get their contacts
+        self.dialer = Dialer(self.controller, self.store, **self.dialer_options)
+        self.dialer.start()
         self.recovery = Recovery(self.controller, s.ari.app)
         self.ari.on_connect(self.recovery)
         if self.use_agi:
@@ -73,7 +83,7 @@ class Switchboard:
             await self.agi.start()
         if s.gateway.enabled:
             self.gateway = GatewayServer(self.controller, self.store, self.config, s.gateway,
-                                         phone=self._phone_available)
+                                         phone=self._phone_available, dialer=self.dialer)
             await self.gateway.start()
         await self.ari.start()
         if self.use_ami:
@@ -105,6 +115,8 @@ class Switchboard:
             await self.ami.close()
         if self.agi is not None:
             await self.agi.close()
+        if self.dialer is not None:
+            await self.dialer.close()
         if self.controller is not None:
             await self.controller.close()
         if self.ari is not None:

@@ -30,6 +30,7 @@ from ari_app.core.acd import (Announce, AutoPause, CancelOffer, Connect, Decisio
                               Finished, NobodyOnShift, Offer, OperatorState, OperatorStatus, Outcome, Overflow)
 from ari_app.controller.caller_side import CallerSide, dialable
 from ari_app.controller.features import FeatureCodes
+from ari_app.controller.outbound import Outbound
 from ari_app.controller.transfers import Transfers
 from ari_app.tasks import TaskSet
 
@@ -43,7 +44,7 @@ _REJECTED = {17, 21}  # busy, call rejected
 _FAILED = {1, 3, 20, 27, 34, 38, 41, 42, 58}  # unreachable: not the operator's fault
 
 
-class CallController(CallerSide, FeatureCodes, Transfers):
+class CallController(CallerSide, FeatureCodes, Outbound, Transfers):
     """Owns the live calls of one Asterisk through its ARI client."""
 
     PHONE_RECHECK = 15.0  # seconds after an unreachable phone before it is tried again
@@ -115,9 +116,11 @@ class CallController(CallerSide, FeatureCodes, Transfers):
 
     def pause(self, login: str, reason: str = "break") -> None:
         self.apply(self.engine.pause(login, reason))
+        self._emit("pause_requested", operator=login, reason=reason)  # the dialer withdraws a preview
 
     def logout(self, login: str) -> None:
         self.apply(self.engine.logout(login))
+        self._emit("logout_requested", operator=login)
 
     def wrapup_done(self, login: str) -> None:
         self.apply(self.engine.wrapup_over(login))
@@ -338,25 +341,41 @@ class CallController(CallerSide, FeatureCodes, Transfers):
     async def _call_customer_back(self, call: LiveCall) -> None:
         """Callback: the operator answered first; now dial the customer through the trunk."""
         number = call.callback_number or call.caller_number
-        trunk = self._trunk(None)
-        bridge = await self.actions.bridge(call.call_id, [call.operator_channel or ""])
-        if bridge is None or trunk is None:
-            self._end_connected(call, "no trunk" if trunk is None else "bridge failed")
-            return
-        call.bridge_id = bridge
         leg = Leg(new_id("sbc"), LegRole.CUSTOMER, call.call_id, number=number)
-        call.legs[leg.channel_id] = leg
-        self.legs[leg.channel_id] = leg
-        self.journal.event(call.call_id, "callback_dial", number=number)
         queue = self.config.queues.get(call.queue)
-        error = await self.actions.originate(
-            trunk.dial_string(number), leg.channel_id, ("customer", call.call_id),
-            caller=caller_id("", trunk.caller_id or ""), timeout=(queue.ring_timeout if queue else 15) * 3,
-            variables={LEG_VAR: leg.variable()})
+        error = await self._operator_then_customer(call, leg, "callback_dial",
+                                                   timeout=(queue.ring_timeout if queue else 15) * 3)
         if error is not None:
             self._leg_gone(leg)
-            self.journal.event(call.call_id, "callback_failed", error=error.message)
+            self.journal.event(call.call_id, "callback_failed", error=error)
             self._end_connected(call, "callback failed", outcome="callback_failed")
+
+    async def _operator_then_customer(self, call: LiveCall, leg: Leg, dial_event: str, *,
+                                      timeout: float) -> str | None:
+        """The operator has answered: a mixing bridge with them, then the customer's
+        number (``leg.number``) rung through the trunk on ``leg.channel_id`` (a callback's
+        customer leg, or an outbound call's own id), to join that bridge when it
+        answers. None when ringing, else why not (the leg is registered either way).
+        ``dial_event`` is journaled just before the number is dialled."""
+        if leg.channel_id != call.call_id:
+            call.legs[leg.channel_id] = leg
+            self.legs[leg.channel_id] = leg
+        bridge = await self.actions.bridge(call.call_id, [call.operator_channel or ""])
+        if bridge is None:
+            return "bridge failed"
+        call.bridge_id = bridge
+        trunk = self._trunk(None)
+        if trunk is None:
+            return "no trunk"
+        try:
+            endpoint = trunk.dial_string(leg.number or "")
+        except ValueError as exc:
+            return str(exc)
+        self.journal.event(call.call_id, dial_event, number=leg.number)
+        error = await self.actions.originate(
+            endpoint, leg.channel_id, ("customer", call.call_id), caller=caller_id("", trunk.caller_id or ""),
+            timeout=timeout, variables={LEG_VAR: leg.variable()})
+        return None if error is None else error.message
 
     # --- endings --------------------------------------------------------------------------------
     def _finished(self, d: Finished) -> None:
@@ -394,6 +413,8 @@ class CallController(CallerSide, FeatureCodes, Transfers):
             self._drop(call)
         elif phase in (Phase.CONNECTING, Phase.CONNECTED):
             self._end_connected(call, "caller hung up")
+        elif phase is Phase.DIALING:
+            self._outbound_customer_gone(call, None)
         else:
             self._end_leaving(call)
 
@@ -410,6 +431,8 @@ class CallController(CallerSide, FeatureCodes, Transfers):
             columns["outcome"] = outcome
         self.journal.update(call.call_id, **columns)
         self.journal.event(call.call_id, "ended", why=why, talk=round(talk, 3))
+        if call.outbound is not None:
+            self._attempt_over(call, call.outcome or "answered")
         if call.operator is not None:
             self._call_state(call, call.operator, "ended")
         if call.operator is not None and self.adopted_operators.get(call.operator) == call.call_id:
@@ -465,8 +488,12 @@ class CallController(CallerSide, FeatureCodes, Transfers):
             self.spawn(self._inbound(channel, fallback="fallback" in args[1:]), f"inbound-{channel.id}")
         elif kind == "offer" and len(args) >= 3:
             self._offer_answered(channel.id, args[1], args[2])
+        elif kind == "customer" and len(args) >= 2 and getattr(self.calls.get(args[1]), "outbound", None):
+            self._outbound_customer_answered(channel.id, self.calls[args[1]])
         elif kind in ("overflow", "transfer", "customer") and len(args) >= 2:
             self._external_answered(channel.id, args[1])
+        elif kind == "outbound" and len(args) >= 3:
+            self._outbound_operator_answered(channel.id, args[1], args[2])
         elif kind == "target" and len(args) >= 2:
             self._target_answered(channel.id, args[1])
         elif kind == "operator":
@@ -598,6 +625,10 @@ class CallController(CallerSide, FeatureCodes, Transfers):
         leg = self.legs.get(event.channel.id)
         if leg is not None:
             self._leg_ended(leg, cause=event.cause)
+            return
+        call = self.calls.get(event.channel.id)
+        if call is not None and call.outbound is not None:
+            self._outbound_customer_gone(call, event.cause)  # never answered: busy, rang out, failed
 
     def _leg_ended(self, leg: Leg, cause: int | None) -> None:
         """An originated channel is gone: an answered leg hung up (StasisEnd), or an
@@ -611,6 +642,10 @@ class CallController(CallerSide, FeatureCodes, Transfers):
         if call is not None and call.transfer is not None and leg.channel_id == call.operator_channel \
                 and not was_gone:
             self._operator_left_transfer(call)  # the transfer goes on without the operator
+            return
+        if leg.role is LegRole.OUTBOUND and call is not None and call.phase is Phase.DIALING:
+            if not was_gone:
+                self._outbound_operator_gone(call, leg, cause)
             return
         if leg.answered:
             if call is not None and not was_gone and call.phase in (Phase.CONNECTING, Phase.CONNECTED):

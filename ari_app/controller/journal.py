@@ -11,13 +11,16 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from ari_app.controller.model import LiveCall
 from ari_app.store import Store
 from ari_app.store.queries import PastCall, caller_history
+from ari_app.store.writer import WriteFuture
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Journal:
@@ -49,6 +52,13 @@ class Journal:
 
     def event(self, call_id: str, kind: str, **data: Any) -> None:
         self._submit(self.store.append_event(call_id, kind, data or None))
+
+    def write(self, op: Callable[[Any], T]) -> WriteFuture[T]:
+        """Queue another module's write op (the campaign dialer's ``finish_attempt``)
+        behind the call's own writes; awaiting it is optional, a failure is logged."""
+        future = self.store.submit(op)
+        self._submit(future)
+        return future
 
     def operator_state(self, login: str, state: str, reason: str | None = None,
                        queue: str | None = None) -> None:

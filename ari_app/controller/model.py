@@ -26,6 +26,7 @@ class Phase(str, enum.Enum):
     SETUP = "setup"  # in Stasis, not yet in the engine
     WAITING = "waiting"  # in the queue's holding bridge
     CALLBACK = "callback"  # caller hung up after asking for a callback; keeps its place
+    DIALING = "dialing"  # outbound: the operator's phone, then the customer's number, ringing
     CONNECTING = "connecting"  # an operator answered; bridging
     CONNECTED = "connected"  # talking
     LEAVING = "leaving"  # apology/voicemail/transfer: out of the queue, still on the line
@@ -38,6 +39,7 @@ class LegRole(str, enum.Enum):
     CUSTOMER = "customer"  # the customer leg of a callback
     TRANSFER = "transfer"  # max-wait transfer target
     TARGET = "target"  # an operator's transfer target (a number or another operator's phone)
+    OUTBOUND = "outbound"  # an operator's phone, dialled first for an outbound (campaign) call
 
 
 @dataclass(frozen=True)
@@ -110,9 +112,40 @@ class Transfer:
     state: str = "ringing"
 
 
+INBOUND_FIELDS: dict[str, Any] = {"direction": "inbound", "campaign": None, "manager": None, "ends_at": None,
+                                   "warning": None, "outcome": None}
+
+
+@dataclass
+class OutboundCall:
+    """What an outbound (campaign) call adds to a ``LiveCall``: whose contact, the
+    campaign's transfer target and maximum duration (see ``controller.outbound``)."""
+
+    contact_id: int
+    campaign_id: int
+    campaign: str
+    manager: str | None = None
+    max_call_seconds: float | None = None
+    ends_at: float | None = None  # answered_at + max_call_seconds, once the customer answered
+    warning: str | None = None  # shown to the operator (the call ends soon)
+    finished: bool = False  # the contact's attempt is recorded (finish_attempt ran)
+    timers: list[asyncio.TimerHandle] = field(default_factory=list, repr=False)
+
+    def console_fields(self, outcome: str | None) -> dict[str, Any]:
+        """The ``call`` message's outbound fields (docs/gateway.md, Campaigns)."""
+        return {"direction": "outbound", "campaign": self.campaign, "manager": self.manager,
+                "ends_at": self.ends_at, "warning": self.warning, "outcome": outcome}
+
+    def cancel_timers(self) -> None:
+        for timer in self.timers:
+            timer.cancel()
+        self.timers.clear()
+
+
 @dataclass
 class LiveCall:
-    """One inbound (or callback) call while the server handles it."""
+    """One inbound, callback or outbound call while the server handles it. An outbound
+    call's id is its customer's channel id, so the customer is its "caller"."""
 
     call_id: str
     caller_number: str
@@ -138,7 +171,14 @@ class LiveCall:
     history: tuple[Any, ...] = ()  # the caller's earlier calls (store ``PastCall``s), newest first
     transfer: Transfer | None = None  # an operator's transfer under way
     hold_bridge: str | None = None  # the call's own holding bridge while a transfer keeps the caller on hold
+    outbound: OutboundCall | None = None  # a campaign's call: the "caller" is the customer we dialled
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+
+    def console_fields(self, ended: bool) -> dict[str, Any]:
+        """Direction, campaign, manager, ends_at, warning and (once ended) outcome."""
+        if self.outbound is None:
+            return dict(INBOUND_FIELDS)
+        return self.outbound.console_fields(self.outcome if ended else None)
 
     def offer_legs(self) -> list[Leg]:
         return [leg for leg in self.legs.values() if leg.role is LegRole.OFFER and not leg.gone]

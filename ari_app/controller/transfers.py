@@ -35,9 +35,14 @@ Targets: an operator's login or extension (``PJSIP/<ext>``), else a phone number
 dialled through the first trunk. Refusals raise ``TransferError`` with a message for
 the console. Not (yet) transferable: callbacks (the caller's own channel is gone).
 Consoles hear of every change of the operator's call through the listener event
-``("call", {operator, call_id, state, consult, ...})``; ``state`` is ``connected``,
-``held`` (the caller on hold, the target ringing), ``consulting`` (the operator talks
-to the target) or ``ended`` (for this operator).
+``("call", {operator, call_id, state, consult, direction, ...})``; ``state`` is
+``dialing`` (outbound, before the customer answers), ``connected``, ``held`` (the
+caller on hold, the target ringing), ``consulting`` (the operator talks to the target)
+or ``ended`` (for this operator).
+
+Outbound (campaign) calls are transferred the same way: the customer is the caller,
+the campaign's manager number the usual target; a hand-over is the contact's attempt
+ending ``transferred`` (``outbound``).
 """
 
 from __future__ import annotations
@@ -249,6 +254,8 @@ class Transfers:
         call.operator_channel = None
         call.outcome = "transferred"
         self.journal.update(call.call_id, outcome="transferred")
+        if call.outbound is not None:
+            self._attempt_over(call, "transferred")  # the contact was reached: the operator's part is done
         if operator is None:
             return
         self._call_state(call, operator, "ended")
@@ -335,4 +342,12 @@ class Transfers:
         self._emit("call", operator=operator, call_id=call.call_id, state=state, queue=call.queue,
                    number=call.callback_number or call.caller_number, name=call.contact_name or call.caller_name,
                    answered_at=call.answered_at, ended_at=time.time() if state == "ended" else None,
-                   recording=call.recording is not None, consult=consult if state != "ended" else None)
+                   recording=call.recording is not None, consult=consult if state != "ended" else None,
+                   **call.console_fields(ended=state == "ended"))
+
+    def _console_state(self, call: LiveCall) -> str:
+        """The operator's call state now, as ``call`` messages name it."""
+        t = call.transfer
+        if t is None or t.mode != "warm":
+            return "dialing" if call.phase is Phase.DIALING else "connected"
+        return "consulting" if t.state == "talking" else "held"

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ari_app.config.model import Config
+from ari_app.core.campaign import local_time
 
 VERSION = 1
-DISPOSITIONS = ("sale", "callback", "info", "complaint", "wrong_number", "no_sale", "other")
+DISPOSITIONS = ("sale", "callback", "info", "complaint", "wrong_number", "no_sale", "do_not_call", "other")
 PAUSE_REASONS = ("break", "lunch", "training", "meeting")
 MAX_NOTES = 20_000  # characters of notes per call
 
@@ -36,12 +37,22 @@ class CallView:
     recording: bool = False
     consult: dict[str, Any] | None = None
     notes: str = ""  # the draft, as last saved
+    direction: str = "inbound"
+    campaign: str | None = None  # outbound: the campaign's name
+    manager: str | None = None  # outbound: the transfer target the console proposes
+    ends_at: float | None = None  # outbound: when the campaign's maximum duration ends the call
+    warning: str | None = None  # outbound: shown to the operator (the call ends soon)
+    outcome: str | None = None  # outbound, once ended: answered, busy, no_answer, …
+
+    OUTBOUND_FIELDS = ("direction", "campaign", "manager", "ends_at", "warning", "outcome")
 
     def message(self) -> dict[str, Any]:
         return {"type": "call", "call_id": self.call_id, "state": self.state, "queue": self.queue,
                 "number": self.number, "name": self.name, "answered_at": self.answered_at,
                 "ended_at": self.ended_at, "recording": self.recording, "consult": self.consult,
-                "notes": self.notes}
+                "notes": self.notes, "direction": self.direction, "campaign": self.campaign,
+                "manager": self.manager, "ends_at": self.ends_at, "warning": self.warning,
+                "outcome": self.outcome}
 
 
 @dataclass
@@ -54,6 +65,7 @@ class OperatorView:
     since: float = field(default_factory=time.time)
     wrapup_until: float | None = None
     offer: dict[str, Any] | None = None  # the offer ringing now
+    preview: dict[str, Any] | None = None  # the campaign contact shown now (not yet dialled)
     call: CallView | None = None  # the live call, or the last one (ended)
 
     def state(self, phone: bool | None) -> dict[str, Any]:
@@ -93,6 +105,31 @@ def offer(config: Config, data: dict[str, Any]) -> dict[str, Any]:
         "callback": bool(data.get("callback")), "ring_all": bool(data.get("ring_all")),
         "ring_timeout": queue.ring_timeout if queue else None,
     }
+
+
+def preview(data: dict[str, Any]) -> dict[str, Any]:
+    """A ``preview`` message from the dialer's ``preview`` event (its ``contact`` is the
+    store's ``ClaimedContact``, with the campaign's settings)."""
+    contact = data["contact"]
+    settings = contact.campaign
+    return {
+        "type": "preview", "call_id": data["call_id"], "campaign": settings.name, "mode": settings.mode,
+        "contact": {"id": contact.id, "name": contact.name, "phone": contact.phone, "extension": contact.extension,
+                    "timezone": contact.timezone, "local_time": _local_hhmm(contact.timezone),
+                    "attempts": contact.attempts, "last_outcome": contact.last_outcome,
+                    "fields": dict(contact.fields)},
+        "script": settings.script, "manager": settings.manager_number,
+        "max_call_seconds": settings.max_call_seconds,
+        "history": [history_entry(h) for h in data.get("history") or ()],
+        "expires_at": data["expires_at"],
+    }
+
+
+def _local_hhmm(zone: str) -> str | None:
+    try:
+        return local_time(zone, time.time()).strftime("%H:%M")
+    except (LookupError, ValueError, OSError):
+        return None
 
 
 def history_entry(past: Any) -> dict[str, Any]:

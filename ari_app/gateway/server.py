@@ -35,12 +35,15 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from ari_app.config.model import Config
+from ari_app.controller.dialer import DialerError
 from ari_app.controller.transfers import TransferError
 from ari_app.core.acd import EngineError
 from ari_app.gateway import accounts, protocol
 from ari_app.gateway.auth import Throttle, throttle_keys
 from ari_app.gateway.protocol import CallView, OperatorView
 from ari_app.store import Store
+from ari_app.store.campaign_dialing import apply_disposition
+from ari_app.store.queries import fetch_call
 from ari_app.tasks import TaskSet
 
 log = logging.getLogger(__name__)
@@ -90,10 +93,12 @@ class GatewayServer:
     HEARTBEAT = 20.0
 
     def __init__(self, controller: Any, store: Store, config: Config, settings: Any, *,
-                 phone: PhoneStatus | None = None, throttle: Throttle | None = None) -> None:
+                 phone: PhoneStatus | None = None, throttle: Throttle | None = None, dialer: Any = None) -> None:
         """``settings``: a ``GatewaySettings``; ``phone(login)``: AMI's view of the
-        operator's phone (None: unknown)."""
+        operator's phone (None: unknown); ``dialer``: the campaign ``Dialer`` (``dial``
+        and ``skip``; None: refused)."""
         self.controller = controller
+        self.dialer = dialer
         self.store = store
         self._config = config
         self.settings = settings
@@ -113,7 +118,7 @@ class GatewayServer:
             "ready": self._ready, "pause": self._pause, "logout": self._logout,
             "disposition": self._disposition, "notes": self._notes, "transfer": self._transfer,
             "transfer_complete": self._transfer_complete, "transfer_cancel": self._transfer_cancel,
-            "hangup": self._hangup,
+            "hangup": self._hangup, "dial": self._dial, "skip": self._skip,
         }
 
     @property
@@ -233,6 +238,8 @@ class GatewayServer:
         session.send(self._queues_message())
         if view.offer is not None:
             session.send(view.offer)
+        if view.preview is not None:
+            session.send(view.preview)
         if view.call is not None and (view.call.state != "ended" or view.status == "wrapup"):
             session.send(view.call.message())
         session.welcomed = True
@@ -263,7 +270,8 @@ class GatewayServer:
         queue = self.config.queues.get(live.queue)
         self.owners[live.call_id] = login
         return CallView(live.call_id, live.queue, live.caller_number, live.contact_name or live.caller_name,
-                        answered_at=live.answered_at, recording=bool(queue and queue.recording))
+                        answered_at=live.answered_at, recording=bool(queue and queue.recording),
+                        **live.console_fields(ended=False))
 
     # --- controller events ----------------------------------------------------------------------
     def on_event(self, kind: str, data: dict[str, Any]) -> None:
@@ -327,16 +335,49 @@ class GatewayServer:
         self._reconcile(data["operator"])
 
     def _on_call(self, data: dict[str, Any]) -> None:
-        """A call's own change (hold, consult) from the controller's transfers, when it has them."""
+        """A call's own change (hold, consult; an outbound call's dialing, connected,
+        warning, end) from the controller."""
         call_id = data.get("call_id")
         login = data.get("operator") or self.owners.get(call_id or "")
         view = self.views.get(login) if login else None
+        if view is not None and data.get("direction") == "outbound" \
+                and (view.call is None or view.call.call_id != call_id):
+            # an outbound call starts with its first event; it replaces the preview it came from
+            view.call = CallView(call_id, data.get("queue") or "", data.get("number") or "",  # type: ignore[arg-type]
+                                 data.get("name"))
+            self.owners[call_id] = login  # type: ignore[index,assignment]
+            if view.preview is not None and view.preview["call_id"] == call_id:
+                view.preview = None
         if view is None or view.call is None or view.call.call_id != call_id:
             return
         for key in ("state", "consult", "ended_at"):
             if key in data:
                 setattr(view.call, key, data[key])
+        if data.get("direction") == "outbound":
+            view.call.answered_at = data.get("answered_at")
+            for key in CallView.OUTBOUND_FIELDS:
+                setattr(view.call, key, data.get(key))
+            if data.get("state") == "ended" and data.get("answered_at") is None:
+                self.owners.pop(call_id, None)  # never answered: no engine ``finished`` will come
         self._send(login, view.call.message())  # type: ignore[arg-type]
+
+    def _on_preview(self, data: dict[str, Any]) -> None:
+        """A campaign contact locked to this operator (only they see it)."""
+        login = data["operator"]
+        view = self.views.setdefault(login, OperatorView(login))
+        view.preview = protocol.preview(data)
+        self.owners[data["call_id"]] = login
+        self._send(login, view.preview)
+
+    def _on_preview_cancelled(self, data: dict[str, Any]) -> None:
+        login, call_id = data["operator"], data["call_id"]
+        view = self.views.get(login)
+        self.owners.pop(call_id, None)
+        if view is None or view.preview is None or view.preview["call_id"] != call_id:
+            return
+        view.preview = None
+        if data.get("reason") != "skipped":  # the console asked for it: the ack says so
+            self._send(login, {"type": "preview_cancelled", "call_id": call_id, "reason": data.get("reason")})
 
     # --- the engine's view, compared ------------------------------------------------------------
     def _status(self, login: str) -> str:
@@ -484,8 +525,14 @@ class GatewayServer:
         route_contact = getattr(getattr(live, "route", None), "contact", None)
         if route_contact and str(route_contact).isdigit():
             contact = int(route_contact)
+        row = await self.store.read(lambda db: fetch_call(db, call_id))
+        if contact is None and row is not None:
+            contact = row["contact_id"]
         await self.store.add_disposition(code, call_id=call_id, contact_id=contact, operator=login,
                                          notes=notes or None)
+        if row is not None and row["direction"] == "outbound" and contact is not None:
+            # a campaign's call: the disposition decides the contact's status (and do-not-call)
+            await self.store.write(lambda db: apply_disposition(db, contact, code, time.time()))
         self._save_notes(login, call_id, notes)
         if view is not None and view.call is not None and view.call.call_id == call_id:
             view.call.notes = notes
@@ -522,6 +569,24 @@ class GatewayServer:
 
     async def _hangup(self, login: str, data: dict[str, Any]) -> None:
         await self._controller_call("hangup_call", login, await self._own_call(login, data))
+
+    async def _dial(self, login: str, data: dict[str, Any]) -> None:
+        await self._dialer_call("dial", login, data)
+
+    async def _skip(self, login: str, data: dict[str, Any]) -> None:
+        await self._dialer_call("skip", login, data)
+
+    async def _dialer_call(self, name: str, login: str, data: dict[str, Any]) -> None:
+        """``dial``/``skip`` of the operator's current preview (any other call id is refused)."""
+        call_id = data.get("call_id")
+        if not isinstance(call_id, str) or not call_id:
+            raise Refused("call_id is missing", "call_id")
+        if self.dialer is None:
+            raise Refused("campaigns are not available on this server")
+        try:
+            await getattr(self.dialer, name)(login, call_id)
+        except DialerError as exc:
+            raise Refused(str(exc), "call_id") from None
 
     async def _controller_call(self, name: str, *args: Any) -> None:
         """Call a controller method that may not exist yet (transfers arrive separately)."""
