@@ -199,6 +199,16 @@ def parse_timezone(text: str, option: str = "--timezone") -> str:
     return text
 
 
+def parse_region(text: str, option: str = "--region") -> str:
+    """A country whose numbers may be written without a country code: ``ru`` → ``RU``."""
+    import phonenumbers
+
+    region = text.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise SettingError(option, f"{text!r} is not a two-letter country code (e.g. RU)")
+    return region
+
+
 def parse_manager(text: str, region: str, option: str = "--manager") -> str:
     try:
         return normalise(text, region).e164

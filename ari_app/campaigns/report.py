@@ -1,0 +1,161 @@
+"""What a campaign achieved, and where it stands: figures computed in SQL.
+
+``campaign_report`` answers ``switchboard report campaign``: totals (contacts,
+attempted, attempts, reached, reach rate, outcomes, dispositions, do-not-call) and
+one line per operator (attempts, reached, talk time, dispositions, sales), over the
+campaign's outbound calls placed in a period. ``progress`` answers ``campaign
+list``/``show``: contacts by status, due now, locked now. Every figure is an
+aggregate query (GROUP BY over the indexed ``calls.campaign_id`` and
+``contacts.campaign_id``), so a campaign of a million contacts is never loaded.
+
+Definitions (the client asks "how many did you reach"):
+- an *attempt* is an outbound call whose customer's number was dialled (a call whose
+  operator's phone did not answer, outcome ``operator_failed``, is not one);
+- *attempted* / *reached* count contacts: with at least one attempt / with at least
+  one call the customer answered; reach rate = reached / attempted;
+- dispositions are those of the campaign's calls in the period.
+Contacts of an unfinished import (``repository.VISIBLE``) count nowhere.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ari_app.campaigns.repository import VISIBLE
+
+STATUSES = ("new", "retry", "done", "failed", "invalid", "dnc")
+NOT_ATTEMPT = "operator_failed"
+SALE = "sale"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a campaign's contacts stand right now."""
+
+    by_status: dict[str, int]
+    due: int  # may be offered now: new or retry whose time has come, not locked (calling hours aside)
+    locked: int  # shown or being dialled by an operator now
+
+    @property
+    def contacts(self) -> int:
+        return sum(self.by_status.values())
+
+
+@dataclass(frozen=True)
+class OperatorLine:
+    operator: str
+    attempts: int
+    attempted: int  # contacts
+    reached: int  # contacts who answered one of this operator's calls
+    answered: int  # calls
+    talk_seconds: float
+    dispositions: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def average_talk(self) -> float | None:
+        """Per answered call."""
+        return self.talk_seconds / self.answered if self.answered else None
+
+    @property
+    def sales(self) -> int:
+        return self.dispositions.get(SALE, 0)
+
+
+@dataclass(frozen=True)
+class CampaignReport:
+    campaign: str
+    since: float | None
+    until: float | None
+    progress: Progress
+    attempted: int
+    attempts: int
+    reached: int  # contacts
+    answered: int  # calls
+    talk_seconds: float
+    outcomes: dict[str, int]  # every call of the period by outcome, operator_failed included
+    dispositions: dict[str, int]
+    operators: list[OperatorLine]
+
+    @property
+    def contacts(self) -> int:
+        return self.progress.contacts
+
+    @property
+    def dnc(self) -> int:
+        return self.progress.by_status.get("dnc", 0)
+
+    @property
+    def reach_rate(self) -> float | None:
+        return self.reached / self.attempted if self.attempted else None
+
+    @property
+    def sales(self) -> int:
+        return self.dispositions.get(SALE, 0)
+
+    @property
+    def average_talk(self) -> float | None:
+        return self.talk_seconds / self.answered if self.answered else None
+
+
+def progress(db: Any, campaign_id: int, *, now: float | None = None) -> Progress:
+    """Contacts by status, due now and locked now, in one pass over the campaign's contacts."""
+    now = time.time() if now is None else now
+    by_status: dict[str, int] = {}
+    due = locked = 0
+    for status, n, n_due, n_locked in db.execute(
+            f"SELECT c.status, COUNT(*),"
+            f" SUM(c.status IN ('new', 'retry') AND COALESCE(c.next_attempt_at, 0) <= :now"
+            f"     AND (c.locked_until IS NULL OR c.locked_until <= :now)),"
+            f" SUM(c.locked_by IS NOT NULL AND c.locked_until > :now)"
+            f" FROM contacts c WHERE c.campaign_id = :campaign AND {VISIBLE} GROUP BY c.status",
+            {"now": now, "campaign": campaign_id}):
+        by_status[status] = n
+        due += n_due or 0
+        locked += n_locked or 0
+    return Progress(by_status, due, locked)
+
+
+def _period(since: float | None, until: float | None) -> tuple[str, dict[str, Any]]:
+    return ("k.created_at >= :since AND k.created_at < :until",
+            {"since": float("-inf") if since is None else since,
+             "until": float("inf") if until is None else until})
+
+
+def campaign_report(db: Any, campaign_id: int, name: str, *, since: float | None = None,
+                    until: float | None = None, now: float | None = None) -> CampaignReport:
+    """The report over the campaign's outbound calls created in [since, until)."""
+    period, params = _period(since, until)
+    params["campaign"] = campaign_id
+    calls = (f"FROM calls k JOIN contacts c ON c.id = k.contact_id"
+             f" WHERE k.campaign_id = :campaign AND k.direction = 'outbound' AND {period} AND {VISIBLE}")
+    attempt = f"COALESCE(k.outcome, '') != '{NOT_ATTEMPT}'"
+
+    outcomes = {row[0]: row[1] for row in db.execute(
+        f"SELECT COALESCE(k.outcome, 'in progress'), COUNT(*) {calls} GROUP BY 1 ORDER BY 2 DESC, 1", params)}
+    figures = (f"COUNT(*), COUNT(DISTINCT k.contact_id),"
+               f" COUNT(DISTINCT CASE WHEN k.answered_at IS NOT NULL THEN k.contact_id END),"
+               f" COUNT(k.answered_at), COALESCE(SUM(k.talk_seconds), 0) {calls} AND {attempt}")
+    attempts, attempted, reached, answered, talk = db.execute(f"SELECT {figures}", params).fetchone()
+
+    dispositions: dict[str, int] = {}
+    by_operator: dict[str, dict[str, int]] = {}
+    for operator, code, n in db.execute(
+            f"SELECT COALESCE(d.operator, k.operator, ''), d.code, COUNT(*)"
+            f" FROM dispositions d JOIN calls k ON k.id = d.call_id JOIN contacts c ON c.id = k.contact_id"
+            f" WHERE k.campaign_id = :campaign AND k.direction = 'outbound' AND {period} AND {VISIBLE}"
+            f" GROUP BY 1, 2 ORDER BY 3 DESC, 2", params):
+        dispositions[code] = dispositions.get(code, 0) + n
+        by_operator.setdefault(operator, {})[code] = n
+
+    lines = {}
+    for operator, *counts in db.execute(f"SELECT COALESCE(k.operator, ''), {figures} GROUP BY 1", params):
+        lines[operator] = OperatorLine(operator, *counts, dispositions=by_operator.get(operator, {}))
+    for operator, codes in by_operator.items():  # dispositions on calls that were no attempt
+        lines.setdefault(operator, OperatorLine(operator, 0, 0, 0, 0, 0.0, codes))
+    operators = sorted(lines.values(), key=lambda line: (-line.attempts, line.operator))
+    return CampaignReport(name, since, until, progress(db, campaign_id, now=now), attempted, attempts,
+                          reached, answered, float(talk), outcomes, dict(sorted(dispositions.items(),
+                                                                      key=lambda kv: (-kv[1], kv[0]))),
+                          operators)
