@@ -349,3 +349,172 @@ def test_a_contact_whose_local_time_is_outside_calling_hours_is_not_offered(tmp_
             await nothing_left(c)
 
     run(scenario(), timeout=40)
+
+
+def cancelled(seen: list[tuple[str, dict[str, Any]]], login: str) -> list[tuple[str, str]]:
+    return [(d["call_id"], d["reason"]) for kind, d in seen if kind == "preview_cancelled" and d["operator"] == login]
+
+
+def test_a_pause_during_a_preview_gives_the_contact_back_and_pauses_the_operator(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with center(tmp_path, dialer_options=FAST) as c:
+            seen = listen(c)
+            await c.phone("1002", answer_after=0.2)
+            _, [cid] = await seed(c, [N1])
+            c.controller.login("john", ready=True)
+            preview = await next_preview(c, seen, "john")
+            c.controller.pause("john", "lunch")
+            assert cancelled(seen, "john") == [(preview["call_id"], "paused")]
+            assert c.operator("john") == "paused"
+            assert ("operator_state", {"operator": "john", "status": "paused", "reason": "lunch"}) in seen
+            after = await until_contact(c, cid, lambda r: r["locked_by"] is None, message="unlocked")
+            assert after["status"] == "new" and after["attempts"] == 0 and after["next_attempt_at"] is None
+            c.controller.ready("john")
+            again = await next_preview(c, seen, "john", after=1)  # the same contact, offered again at once
+            assert again["contact"].id == cid and again["call_id"] != preview["call_id"]
+            c.controller.logout("john")
+            assert cancelled(seen, "john")[-1] == (again["call_id"], "logged_out")
+            assert c.operator("john") == "logged_out"
+            await nothing_left(c)
+
+    run(scenario(), timeout=40)
+
+
+def test_a_preview_neither_dialled_nor_skipped_expires_and_pauses_the_operator(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with center(tmp_path, dialer_options={**FAST, "preview_lock": 1.0}) as c:
+            seen = listen(c)
+            await c.phone("1002", answer_after=0.2)
+            _, [cid] = await seed(c, [N1])
+            c.controller.login("john", ready=True)
+            preview = await next_preview(c, seen, "john")
+            assert preview["expires_at"] <= time.time() + 1.0
+            await c.until(lambda: cancelled(seen, "john"), message="preview withdrawn")
+            assert cancelled(seen, "john") == [(preview["call_id"], "expired")]
+            assert c.operator("john") == "paused"
+            assert ("operator_state", {"operator": "john", "status": "paused", "reason": "preview expired"}) in seen
+            after = await until_contact(c, cid, lambda r: r["locked_by"] is None, message="unlocked")
+            assert after["status"] == "new" and after["attempts"] == 0
+            c.sb.dialer.consider("john")
+            await c.sb.dialer.idle()
+            assert len(previews(seen, "john")) == 1  # paused: nothing more until ready
+            await nothing_left(c)
+
+    run(scenario(), timeout=40)
+
+
+def test_a_paused_campaign_gives_no_new_previews_but_the_one_shown_may_be_dialled(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with center(tmp_path, dialer_options=FAST) as c:
+            seen = listen(c)
+            await c.phone("1002", answer_after=0.2)
+            await c.sim.set_number(N1, answer_after=0.5)
+            _, [first, second] = await seed(c, [N1, N2])
+            c.controller.login("john", ready=True)
+            preview = await next_preview(c, seen, "john")
+            await set_campaign(c, "spring", status="paused")
+            await c.sb.dialer.dial("john", preview["call_id"])
+            call = preview["call_id"]
+            await c.until(lambda: call in c.controller.calls and c.controller.calls[call].phase is Phase.CONNECTED,
+                          message="connected")
+            c.controller.hangup_call("john", call)
+            await until_contact(c, first, lambda r: r["status"] == "done", message="done")
+            await c.until(lambda: c.operator("john") == "ready", message="wrap-up over")
+            c.sb.dialer.consider("john")
+            await c.sb.dialer.idle()
+            assert len(previews(seen, "john")) == 1 and (await contact(c, second))["locked_by"] is None
+            await set_campaign(c, "spring", status="active")  # resumed by the CLI: the poll picks it up
+            resumed = await next_preview(c, seen, "john", after=1)
+            assert resumed["contact"].id == second
+            c.controller.pause("john", "break")
+            await nothing_left(c)
+
+    run(scenario(), timeout=40)
+
+
+def media_heard(c: Center, channel_id: str) -> list[str]:
+    return [e["media"] for e in c.pbx.world.timeline(channel_id) if e["event"] == "heard" and "media" in e]
+
+
+async def connected_call(c: Center, seen: list[tuple[str, dict[str, Any]]], login: str = "john") -> str:
+    """``login`` ready, shown the campaign's contact, dials it: talking with the customer."""
+    c.controller.login(login, ready=True)
+    preview = await next_preview(c, seen, login)
+    call = preview["call_id"]
+    await c.sb.dialer.dial(login, call)
+    await c.until(lambda: call in c.controller.calls and c.controller.calls[call].phase is Phase.CONNECTED,
+                  message="customer and operator bridged")
+    return call
+
+
+def test_the_maximum_call_duration_warns_the_operator_with_a_beep_then_ends_the_call(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with center(tmp_path, dialer_options=FAST) as c:
+            seen = listen(c)
+            await c.phone("1002", answer_after=0.2)
+            await c.sim.set_number(N1, answer_after=0.5)
+            campaign, [cid] = await seed(c, [N1])
+            # 2 s (the CLI allows 30 s at least; the store takes any positive limit): warned 0.5 s before
+            await c.sb.store.write(lambda db: db.execute(
+                "UPDATE campaigns SET max_call_seconds = 2 WHERE id = ?", [campaign]))
+            call = await connected_call(c, seen)
+            op = operator_leg(c, call)
+            answered = c.controller.calls[call].answered_at
+            connected = call_events(seen, call)[-1]
+            assert connected["state"] == "connected" and connected["ends_at"] == answered + 2
+            assert connected["warning"] is None
+            await c.until(lambda: call_events(seen, call)[-1]["warning"], message="warning")
+            warned = call_events(seen, call)[-1]
+            assert warned["warning"] == "the call ends in 0 s"  # a quarter of 2 s, rounded
+            assert warned["state"] == "connected"
+            await c.until(lambda: "sound:beep" in media_heard(c, op), message="beep to the operator")
+            assert "sound:beep" not in media_heard(c, call)  # the customer hears nothing of it
+            row = await c.until_row(call, lambda r: r.get("ended_at"), message="ended at the maximum")
+            assert row["outcome"] == "max_duration" and 1.9 <= row["ended_at"] - row["answered_at"]
+            assert call_events(seen, call)[-1]["outcome"] == "max_duration"
+            after = await until_contact(c, cid, lambda r: r["locked_by"] is None, message="unlocked")
+            assert after["status"] == "done" and after["last_outcome"] == "max_duration"
+            kinds = await c.events(call)
+            assert kinds.index("max_duration_warning") < kinds.index("max_duration") < kinds.index("ended")
+            await c.until(lambda: hung_up(c, call) and hung_up(c, op), message="both hung up")
+            await nothing_left(c)
+
+    run(scenario(), timeout=40)
+
+
+def test_a_warm_transfer_to_the_campaigns_manager_hands_the_customer_over(tmp_path: Path) -> None:
+    manager = "+74951234567"
+
+    async def scenario() -> None:
+        async with center(tmp_path, dialer_options=FAST) as c:
+            seen = listen(c)
+            await c.phone("1002", answer_after=0.2)
+            await c.sim.set_number(N1, answer_after=0.5)
+            await c.sim.set_number(manager, answer_after=0.5)
+            _, [cid] = await seed(c, [N1], manager_number=manager)
+            call = await connected_call(c, seen)
+            op = operator_leg(c, call)
+            assert call_events(seen, call)[-1]["manager"] == manager  # what the console proposes for t
+            c.controller.transfer("john", call, manager, "warm")
+            target = c.controller.calls[call].transfer.leg.channel_id
+            await c.until(lambda: bridge_of(c, call) == f"switchboard-hold-{call}", message="customer on hold")
+            await c.until(lambda: call_events(seen, call)[-1]["state"] == "consulting", message="john announces")
+            mixing = f"switchboard-call-{call}"
+            assert bridge_of(c, target) == mixing and bridge_of(c, op) == mixing
+            assert c.pbx.world.any_channel(target).name.startswith("PJSIP/trunk-")
+            c.controller.transfer_complete("john", call)
+            await c.until(lambda: bridge_of(c, call) == mixing and bridge_of(c, target) == mixing,
+                          message="customer and manager bridged")
+            await c.until(lambda: hung_up(c, op), message="john out")
+            ended = call_events(seen, call)[-1]
+            assert ended["state"] == "ended" and ended["outcome"] == "transferred"
+            assert c.operator("john") in ("wrapup", "ready")
+            after = await until_contact(c, cid, lambda r: r["locked_by"] is None, message="attempt recorded")
+            assert after["status"] == "done" and after["last_outcome"] == "transferred"
+            await c.sim.hangup(call)
+            row = await c.until_row(call, lambda r: r.get("ended_at"), message="call over")
+            assert row["outcome"] == "transferred" and row["operator"] == "john"
+            await c.until(lambda: hung_up(c, target), message="manager hung up after the customer")
+            await nothing_left(c)
+
+    run(scenario(), timeout=40)

@@ -124,6 +124,7 @@ class OutboundCall:
     contact_id: int
     campaign_id: int
     campaign: str
+    operator: str  # who dialled: the contact is locked to them until the attempt is recorded
     manager: str | None = None
     max_call_seconds: float | None = None
     ends_at: float | None = None  # answered_at + max_call_seconds, once the customer answered

@@ -77,7 +77,7 @@ class Outbound:
         call.operator = login
         call.enqueued_at = time.time()
         call.contact_name = contact.name
-        call.outbound = OutboundCall(contact.id, contact.campaign_id, settings.name, settings.manager_number,
+        call.outbound = OutboundCall(contact.id, contact.campaign_id, settings.name, login, settings.manager_number,
                                      settings.max_call_seconds)
         self.calls[call_id] = call
         op = self.config.operators.get(login)
@@ -223,7 +223,7 @@ class Outbound:
         o.cancel_timers()
         if outcome not in ATTEMPT_OUTCOMES and outcome != CANCELLED:
             outcome = "answered" if call.answered_at else "failed"
-        login, contact, call_id, now = call.operator or "", o.contact_id, call.call_id, time.time()
+        login, contact, call_id, now = o.operator, o.contact_id, call.call_id, time.time()
         if outcome == CANCELLED:  # not the contact's fault, not an attempt: offered again later, like a skip
             def op(db: Any) -> Any:
                 status = finish_attempt(db, contact, login, call_id, OPERATOR_FAILED, now)

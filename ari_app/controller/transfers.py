@@ -250,12 +250,12 @@ class Transfers:
             self._leg_gone(leg)  # its end is not the call's end
         if channel:
             self._locked(call, self.actions.hangup(channel), "operator-leaves")
-        call.operator = None
-        call.operator_channel = None
         call.outcome = "transferred"
         self.journal.update(call.call_id, outcome="transferred")
         if call.outbound is not None:
             self._attempt_over(call, "transferred")  # the contact was reached: the operator's part is done
+        call.operator = None
+        call.operator_channel = None
         if operator is None:
             return
         self._call_state(call, operator, "ended")
