@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -126,17 +126,25 @@ def write_csv(db: Any, campaign_id: int, timezone: str, out: IO[str], *, delimit
 
 # --- XLSX -----------------------------------------------------------------------------------
 
-def _xlsx_cell(sheet: Any, value: Any) -> Any:
+def _xlsx_cells(sheet: Any) -> Callable[[Sequence[Any]], list[Any]]:
+    """A row's values as the cells ``sheet.append`` takes: text as explicit string cells
+    (whatever it starts with: never a formula or an error code), characters XML cannot
+    hold dropped; a datetime as the campaign's local time (Excel has no time zones)."""
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=None)  # Excel has no time zones: the campaign's local time
-    if not isinstance(value, str):
+    illegal = ILLEGAL_CHARACTERS_RE.sub
+
+    def cell(value: Any) -> Any:
+        if isinstance(value, str):
+            text = WriteOnlyCell(sheet, value=illegal("", value))
+            text.data_type = "s"
+            return text
+        if isinstance(value, datetime):
+            return value.replace(tzinfo=None)
         return value
-    cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))
-    cell.data_type = "s"  # text, whatever it starts with: never a formula or an error code
-    return cell
+
+    return lambda values: [cell(v) for v in values]
 
 
 def write_xlsx(db: Any, campaign_id: int, timezone: str, path: Path, *, title: str = "contacts") -> Exported:
@@ -146,12 +154,13 @@ def write_xlsx(db: Any, campaign_id: int, timezone: str, path: Path, *, title: s
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=_sheet_title(title))
+    cells = _xlsx_cells(sheet)
     fields = field_names(db, campaign_id)
     head = header(fields)
-    sheet.append([_xlsx_cell(sheet, h) for h in head])
+    sheet.append(cells(head))
     count = 0
     for row in rows(db, campaign_id, timezone, fields):
-        sheet.append([_xlsx_cell(sheet, v) for v in row])
+        sheet.append(cells(row))
         count += 1
     workbook.save(path)
     return Exported(count, head)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Callable
 from datetime import datetime
@@ -60,7 +61,7 @@ def export(name: str, fmt: str | None, output: str | None, delimiter: str,
     with opened(server_file, config_file) as (store, _config):
         campaign_id, settings = find_campaign(store, name)
         if output == "-":
-            out = click.get_text_stream("stdout")
+            out = sys.stdout
             done = store.read_blocking(lambda db: exporter.write_csv(
                 db, campaign_id, settings.timezone, out, delimiter=separator))
             out.flush()

@@ -8,6 +8,7 @@ zone; a date alone for ``--until`` includes that whole day.
 from __future__ import annotations
 
 import csv
+import sys
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -63,6 +64,6 @@ def campaign_report(name: str, since: str | None, until: str | None, fmt: str,
             raise click.BadParameter(f"{until!r} is not after --since {since!r}", param_hint="'--until'")
         result: Any = store.read_blocking(lambda db: compute(db, campaign_id, name, since=start, until=end))
     if fmt == "csv":
-        csv.writer(click.get_text_stream("stdout")).writerows(csv_rows(result))
+        csv.writer(sys.stdout).writerows(csv_rows(result))
         return
     click.echo(format_text(result, settings.timezone, terminal_width()))
