@@ -16,7 +16,7 @@ MIN_TEXT = 6  # a text column is never cut below this many characters
 
 
 def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(0, width - 1)] + ELLIPSIS
+    return text if len(text) <= width else text[: max(0, width - 1)].rstrip() + ELLIPSIS
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "", *,
