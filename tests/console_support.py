@@ -2,19 +2,31 @@
 docs/gateway.md, recording the commands a console sends and pushing what tests ask.
 
 It logs operators in (``login_failed`` with ``retry_after`` on a wrong password), sends
-``hello``/``state``/``queues``/``call`` on each login as the real server does, applies
-``ready``/``pause``/``logout`` to the operator's state, acks every command (or answers
-``error`` for types listed in ``refuse``), and can drop every connection.
+``hello``/``state``/``queues``/``call`` (and a campaign ``preview`` still locked to the
+operator) on each login as the real server does, applies ``ready``/``pause``/``logout``
+to the operator's state, acks every command (or answers ``error`` for types listed in
+``refuse``), takes back a skipped contact, and can drop every connection. Campaign
+messages (docs/gateway.md "Campaigns (outbound)") come from :func:`preview_msg` and
+:func:`outbound_call_msg`; tests push them with :meth:`FakeGateway.push`.
+
+:func:`run_console` runs a test body against a console (tui/app.py, FakePhone, a fixed
+clock) logged in to a fresh fake gateway.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import WSMsgType, web
+from textual.pilot import Pilot
+from textual.widgets import Static
 
-from pbxsim_support import until
+from pbxsim_support import run, until
+from tui.app import ConsoleApp
+from tui.phone.fake import FakePhone
+from tui.screens.main import MainScreen
 
 NOW = 1_795_327_000.0
 
@@ -46,6 +58,34 @@ def call_msg(state: str = "connected", **extra: Any) -> dict[str, Any]:
             "ended_at": None, "recording": False, "consult": None, **extra}
 
 
+CAMPAIGN_SCRIPT = ("Hello {name}! This is Switchboard calling about the **{plan}** plan "
+                   "for {city}. May I have two minutes? (campaign {campaign}, {phone})")
+
+
+def preview_msg(call_id: str = "sbx-1", **extra: Any) -> dict[str, Any]:
+    """A ``preview`` of a campaign contact (Moscow, one earlier attempt unanswered)."""
+    return {"type": "preview", "call_id": call_id, "campaign": "spring-sale", "mode": "preview",
+            "contact": {"id": 42, "name": "Ivan Petrov", "phone": "+79161234567",
+                        "extension": "12", "timezone": "Europe/Moscow", "local_time": "08:56",
+                        "attempts": 1, "last_outcome": "no_answer",
+                        "fields": {"city": "Moscow", "plan": "Gold"}},
+            "script": CAMPAIGN_SCRIPT, "manager": "+74951234567", "max_call_seconds": 600,
+            "history": [{"call_id": "sbx-0", "at": NOW - 86400, "queue": "", "operator": "boris",
+                         "outcome": "no_answer", "disposition": None, "notes": ""}],
+            "expires_at": NOW + 240, "future_field": "ignored", **extra}
+
+
+def outbound_call_msg(state: str = "dialing", call_id: str = "sbx-1",
+                      **extra: Any) -> dict[str, Any]:
+    """A ``call`` message of preview_msg's contact being called."""
+    answered = {"answered_at": NOW - 65} if state not in ("dialing",) else {}
+    return {"type": "call", "call_id": call_id, "direction": "outbound", "state": state,
+            "queue": "", "number": "+79161234567", "name": "Ivan Petrov", "answered_at": None,
+            "ended_at": None, "recording": False, "consult": None, "notes": "",
+            "campaign": "spring-sale", "manager": "+74951234567", "ends_at": None,
+            "warning": None, "outcome": None, **answered, **extra}
+
+
 class FakeGateway:
     """See the module docstring."""
 
@@ -60,7 +100,9 @@ class FakeGateway:
                                       "since": NOW - 30, "phone": {"registered": True},
                                       "wrapup_until": None}
         self.queues = dict(QUEUES)
+        self.hello = dict(HELLO)
         self.call: dict[str, Any] | None = None
+        self.preview: dict[str, Any] | None = None  # the contact locked to the operator
         self.sockets: list[web.WebSocketResponse] = []
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -82,11 +124,16 @@ class FakeGateway:
             await self._runner.cleanup()
 
     async def push(self, msg: dict[str, Any]) -> None:
-        """Send ``msg`` to every console connected; remember state and call for restores."""
+        """Send ``msg`` to every console connected; remember state, call, preview for restores."""
         if msg["type"] == "state":
             self.state = msg
         if msg["type"] == "call":
             self.call = msg
+        if msg["type"] == "preview":
+            self.preview = msg
+        if (msg["type"] in ("preview_cancelled", "call") and self.preview is not None
+                and self.preview["call_id"] == msg["call_id"]):
+            self.preview = None
         for ws in list(self.sockets):
             if not ws.closed:
                 await ws.send_str(json.dumps(msg))
@@ -124,11 +171,13 @@ class FakeGateway:
             return ws
         self.logins += 1
         self.sockets.append(ws)
-        await ws.send_str(json.dumps({**HELLO, "operator": login["operator"]}))
+        await ws.send_str(json.dumps({**self.hello, "operator": login["operator"]}))
         await ws.send_str(json.dumps(self.state))
         await ws.send_str(json.dumps(self.queues))
         if self.call is not None:
             await ws.send_str(json.dumps(self.call))
+        if self.preview is not None:
+            await ws.send_str(json.dumps(self.preview))
         async for frame in ws:
             if frame.type != WSMsgType.TEXT:
                 continue
@@ -146,8 +195,41 @@ class FakeGateway:
         return ws
 
     async def _apply(self, cmd: dict[str, Any]) -> None:
+        if (cmd["type"] == "skip" and self.preview is not None
+                and self.preview["call_id"] == cmd.get("call_id")):
+            self.preview = None  # back to the list; the next contact is the test's to push
         status = {"ready": "ready", "pause": "paused", "logout": "logged_out"}.get(cmd["type"])
         if status is not None:
             await self.push({"type": "state", "status": status, "reason": cmd.get("reason"),
                              "since": NOW, "phone": {"registered": True},
                              "wrapup_until": None})
+
+
+ConsoleBody = Callable[[ConsoleApp, Pilot, FakeGateway, FakePhone], Awaitable[None]]
+
+
+def run_console(body: ConsoleBody, *, password: str | None = "secret",
+                gateway: FakeGateway | None = None, size: tuple[int, int] = (140, 45)) -> None:
+    """Run ``body`` against a console logged in (when ``password``) to a fake gateway."""
+
+    async def scenario() -> None:
+        fake = await (gateway or FakeGateway()).start()
+        phone = FakePhone()
+        app = ConsoleApp(fake.url, operator="anna", password=password,
+                         phone_factory=lambda hello: phone, clock=lambda: NOW,
+                         reconnect_delay=lambda attempt: 0.05)
+        try:
+            async with app.run_test(size=size) as pilot:
+                if password is not None:
+                    await until(lambda: isinstance(app.screen, MainScreen), message="main screen")
+                    await until(lambda: app.model.queues.queues, message="queue board")
+                await body(app, pilot, fake, phone)
+        finally:
+            await fake.stop()
+
+    run(scenario(), timeout=30)
+
+
+def text_of(app: ConsoleApp, selector: str) -> str:
+    """The text a Static shows."""
+    return str(app.screen.query_one(selector, Static).render())

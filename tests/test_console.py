@@ -9,45 +9,16 @@ coalescing; a dropped connection (banner, reconnect, restore, notes survive).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from textual.pilot import Pilot
 from textual.widgets import DataTable, OptionList, Static, TextArea
 
-from console_support import NOW, OFFER, FakeGateway, call_msg
-from pbxsim_support import run, until
+from console_support import NOW, OFFER, FakeGateway, call_msg, run_console, text_of
+from pbxsim_support import until
 from tui.app import ConsoleApp
 from tui.phone.fake import FakePhone
 from tui.screens.login import LoginScreen
 from tui.screens.main import MainScreen
 from tui.screens.modals import HelpScreen, PauseScreen, TransferScreen
-
-Body = Callable[[ConsoleApp, Pilot, FakeGateway, FakePhone], Awaitable[None]]
-
-
-def console(body: Body, *, password: str | None = "secret") -> None:
-    """Run ``body`` against a console logged in (when ``password``) to a fresh fake gateway."""
-
-    async def scenario() -> None:
-        gateway = await FakeGateway().start()
-        phone = FakePhone()
-        app = ConsoleApp(gateway.url, operator="anna", password=password,
-                         phone_factory=lambda hello: phone, clock=lambda: NOW,
-                         reconnect_delay=lambda attempt: 0.05)
-        try:
-            async with app.run_test(size=(140, 45)) as pilot:
-                if password is not None:
-                    await until(lambda: isinstance(app.screen, MainScreen), message="main screen")
-                    await until(lambda: app.model.queues.queues, message="queue board")
-                await body(app, pilot, gateway, phone)
-        finally:
-            await gateway.stop()
-
-    run(scenario(), timeout=30)
-
-
-def text_of(app: ConsoleApp, selector: str) -> str:
-    return str(app.screen.query_one(selector, Static).render())
 
 
 async def offered_and_ringing(app: ConsoleApp, gateway: FakeGateway, phone: FakePhone) -> None:
@@ -75,7 +46,7 @@ def test_login_refused_shows_reason_and_retry_time_then_succeeds() -> None:
         assert gateway.logins == 1
         await until(lambda: phone.registered and app.phone_status == "registered")
 
-    console(body, password=None)
+    run_console(body, password=None)
 
 
 def test_main_screen_restores_state_queues_and_call_from_the_gateway() -> None:
@@ -87,7 +58,7 @@ def test_main_screen_restores_state_queues_and_call_from_the_gateway() -> None:
         picker = app.screen.query_one("#disposition", OptionList)
         assert picker.option_count == 4
 
-    console(body)
+    run_console(body)
 
 
 def test_r_makes_ready_and_p_pauses_with_the_picked_reason() -> None:
@@ -104,7 +75,7 @@ def test_r_makes_ready_and_p_pauses_with_the_picked_reason() -> None:
         await pilot.press("p", "escape")
         assert len(gateway.sent("pause")) == 1
 
-    console(body)
+    run_console(body)
 
 
 def test_offer_shows_screen_pop_and_a_answers_on_the_phone() -> None:
@@ -121,7 +92,7 @@ def test_offer_shows_screen_pop_and_a_answers_on_the_phone() -> None:
         await gateway.push(call_msg("connected"))
         await until(lambda: "Talk 1:05" in text_of(app, "#talk"))
 
-    console(body)
+    run_console(body)
 
 
 def test_offer_cancelled_clears_the_screen_pop() -> None:
@@ -131,7 +102,7 @@ def test_offer_cancelled_clears_the_screen_pop() -> None:
         await gateway.push({"type": "offer_cancelled", "call_id": "c-42", "reason": "timeout"})
         await until(lambda: text_of(app, "#pop") == "No call.")
 
-    console(body)
+    run_console(body)
 
 
 def test_h_hangs_up_on_the_phone_or_through_the_gateway_without_a_phone_call() -> None:
@@ -143,7 +114,7 @@ def test_h_hangs_up_on_the_phone_or_through_the_gateway_without_a_phone_call() -
         await pilot.press("h")  # the server still says connected: ask it
         assert (await gateway.wait_for("hangup"))["call_id"] == "c-42"
 
-    console(body)
+    run_console(body)
 
 
 def test_k_holds_m_mutes_and_digits_send_dtmf() -> None:
@@ -156,7 +127,7 @@ def test_k_holds_m_mutes_and_digits_send_dtmf() -> None:
                                        ("dtmf", "*"), ("dtmf", "#")]
         assert ("dtmf", "1") not in phone.commands[:-4]
 
-    console(body)
+    run_console(body)
 
 
 def test_t_cold_transfer_sends_target_and_mode() -> None:
@@ -168,7 +139,7 @@ def test_t_cold_transfer_sends_target_and_mode() -> None:
         cmd = await gateway.wait_for("transfer")
         assert (cmd["call_id"], cmd["target"], cmd["mode"]) == ("c-42", "2001", "cold")
 
-    console(body)
+    run_console(body)
 
 
 def test_warm_transfer_t_completes_and_esc_returns_to_the_caller() -> None:
@@ -185,7 +156,7 @@ def test_warm_transfer_t_completes_and_esc_returns_to_the_caller() -> None:
         await pilot.press("t")
         assert (await gateway.wait_for("transfer_complete"))["call_id"] == "c-42"
 
-    console(body)
+    run_console(body)
 
 
 def test_notes_are_sent_debounced_and_the_disposition_carries_them() -> None:
@@ -204,7 +175,7 @@ def test_notes_are_sent_debounced_and_the_disposition_carries_them() -> None:
         assert (cmd["call_id"], cmd["code"], cmd["notes"]) == ("c-42", "callback", "likes red")
         await until(lambda: app.screen.query_one("#notes", TextArea).text == "")
 
-    console(body)
+    run_console(body)
 
 
 def test_a_refused_command_is_shown_in_the_event_log() -> None:
@@ -215,7 +186,7 @@ def test_a_refused_command_is_shown_in_the_event_log() -> None:
         log = app.screen.query_one("#log")
         await until(lambda: any("not on shift" in line.text for line in log.lines))
 
-    console(body)
+    run_console(body)
 
 
 def test_question_mark_shows_help_and_esc_closes_it() -> None:
@@ -225,7 +196,7 @@ def test_question_mark_shows_help_and_esc_closes_it() -> None:
         await pilot.press("escape")
         await until(lambda: isinstance(app.screen, MainScreen))
 
-    console(body)
+    run_console(body)
 
 
 def test_queue_updates_coalesce_and_update_rows_in_place() -> None:
@@ -237,7 +208,7 @@ def test_queue_updates_coalesce_and_update_rows_in_place() -> None:
         table = app.screen.query_one("#queues", DataTable)
         await until(lambda: table.row_count == 1 and table.get_row("sales")[1] == "50")
 
-    console(body)
+    run_console(body)
 
 
 def test_connection_drop_shows_banner_reconnects_restores_and_keeps_notes() -> None:
@@ -254,7 +225,7 @@ def test_connection_drop_shows_banner_reconnects_restores_and_keeps_notes() -> N
         cmd = await gateway.wait_for("notes")
         assert cmd["text"] == "call back friday"
 
-    console(body)
+    run_console(body)
 
 
 def test_replaced_by_another_login_the_console_says_so_and_does_not_reconnect() -> None:
@@ -266,7 +237,7 @@ def test_replaced_by_another_login_the_console_says_so_and_does_not_reconnect() 
         await pilot.pause(0.3)
         assert gateway.logins == 1 and app.link_status == "closed"
 
-    console(body)
+    run_console(body)
 
 
 def test_invitation_code_is_sent_with_the_first_login_only() -> None:
@@ -278,4 +249,4 @@ def test_invitation_code_is_sent_with_the_first_login_only() -> None:
         await until(lambda: gateway.logins == 2, message="re-login")
         assert "invite_code" not in gateway.login_messages[-1]
 
-    console(body, password=None)
+    run_console(body, password=None)
