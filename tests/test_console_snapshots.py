@@ -1,6 +1,7 @@
 """Snapshots of the console's screens (pytest-textual-snapshot): login, main screen idle,
-with an offer's screen pop, in wrap-up with the disposition picker focused, and the
-settings modal (F2, the headset picker).
+with an offer's screen pop, in wrap-up with the disposition picker focused, the
+settings modal (F2, the headset picker), a campaign contact previewed (d Dial, s Skip in
+the footer), and an outbound call connected with the maximum duration's warning.
 
 The console runs against the fake gateway with a fixed clock and UTC, so time in state,
 talk timer and log times are stable. After a deliberate change of the screens, re-record
@@ -16,7 +17,7 @@ from collections.abc import Awaitable, Callable, Iterator
 import pytest
 from textual.pilot import Pilot
 
-from console_support import NOW, OFFER, FakeGateway, call_msg
+from console_support import NOW, OFFER, FakeGateway, call_msg, outbound_call_msg, preview_msg
 from pbxsim_support import until
 from tui.app import ConsoleApp
 from tui.phone.fake import FakePhone
@@ -118,3 +119,37 @@ def test_settings_modal_with_the_headset_picked(snap_compare, monkeypatch) -> No
         await until(lambda: app.screen.query("#outputs"), message="settings")
 
     assert snap_compare(app, terminal_size=SIZE, run_before=logged_in(app, settings))
+
+
+ON_CAMPAIGN = {"type": "state", "status": "on_call", "reason": "campaign", "since": NOW - 5,
+               "phone": {"registered": True}, "wrapup_until": None}
+
+
+def test_main_screen_with_a_campaign_preview(snap_compare) -> None:
+    app, _ = console()
+
+    async def preview(pilot: Pilot, gateway: FakeGateway) -> None:
+        await gateway.push(ON_CAMPAIGN)
+        await gateway.push(preview_msg(expires_at=NOW + 42))
+        await until(lambda: app.model.preview is not None and app.model.state.reason)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=logged_in(app, preview))
+
+
+def test_main_screen_with_an_outbound_call_and_its_warning(snap_compare) -> None:
+    app, phone = console()
+
+    async def outbound(pilot: Pilot, gateway: FakeGateway) -> None:
+        await gateway.push(ON_CAMPAIGN)
+        await gateway.push(preview_msg())
+        await until(lambda: app.model.preview is not None)
+        await pilot.press("d")
+        await gateway.wait_for("dial")
+        await gateway.push(outbound_call_msg("dialing"))
+        phone.ring("sip:campaign@pbx", "spring-sale")
+        await until(lambda: app.phone_call == "connected", message="answered by itself")
+        await gateway.push(outbound_call_msg("connected", ends_at=NOW + 30,
+                                             warning="the call ends in 30 s"))
+        await until(lambda: app.model.call is not None and app.model.call.warning)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=logged_in(app, outbound))

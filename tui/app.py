@@ -6,6 +6,9 @@ Textual messages (``post_message``; queue boards and media levels coalesce), are
 into the model, and the main screen redraws only the parts that changed. Operator
 actions (the main screen's keys) are methods here: gateway commands run as workers
 and failures land in the event log; answer, hold, mute and DTMF go to the phone.
+A campaign call rings the operator's own phone first: after ``d`` (or a progressive
+preview) the next incoming call within :data:`AUTO_ANSWER` seconds is answered here,
+since the operator already asked for it.
 """
 
 from __future__ import annotations
@@ -25,11 +28,13 @@ from tui.gateway_messages import (
     Offer,
     OfferCancelled,
     OperatorState,
+    Preview,
+    PreviewCancelled,
     Queues,
     ServerMessage,
 )
 from tui.messages import ConnectionChanged, GatewayMessage, PhoneMessage, QueuesUpdate
-from tui.model import ConsoleModel
+from tui.model import ConsoleModel, outcome_text
 from tui.phone import audio
 from tui.phone.engine import (
     CallState,
@@ -50,6 +55,7 @@ from tui.trace import from_env as trace_from_env
 PhoneFactory = Callable[[Hello], PhoneEngine]
 NOTES_DEBOUNCE = 0.5
 QUEUES_REDRAW = 0.25  # the board redraws at most this often, however fast updates come
+AUTO_ANSWER = 30.0  # seconds after d (or a progressive preview) the phone's ring is answered
 
 
 class ConsoleApp(App):
@@ -82,6 +88,7 @@ class ConsoleApp(App):
         self.link_status = "disconnected"
         self.banner = ""
         self.notes_call: str | None = None
+        self.auto_answer_until: float | None = None  # the operator's phone: see AUTO_ANSWER
         self._notes_timer: Timer | None = None
         self._queues_timer: Timer | None = None
         self._queues_dirty = False
@@ -179,6 +186,7 @@ class ConsoleApp(App):
         """Fold a gateway message into the model; log what the operator should know."""
         msg = message.msg
         before = self.model.state.status
+        previous = self.model.call
         parts = self.model.apply(msg)
         if isinstance(msg, Hello):
             self._resend_notes()
@@ -192,12 +200,46 @@ class ConsoleApp(App):
                 self.call_after_refresh(self._trace, "offer-rendered", msg.call_id)
         elif isinstance(msg, OfferCancelled):
             self._log(f"Offer withdrawn ({msg.reason or 'no reason'})", "yellow")
+        elif isinstance(msg, Preview):
+            self._previewed(msg)
+        elif isinstance(msg, PreviewCancelled):
+            self.auto_answer_until = None
+            self._log(f"Contact withdrawn ({msg.reason or 'no reason'})", "yellow")
         elif isinstance(msg, Call):
-            self._log(f"Call {msg.state}" + (f", consulting {msg.consult.target}"
-                                               if msg.consult else ""))
+            self._call_changed(msg, previous)
         elif isinstance(msg, Error):
             self._log(f"Server: {msg.message}", "red")
         self._show(parts)
+
+    def _previewed(self, msg: Preview) -> None:
+        if self.model.preview is not msg:
+            return  # re-sent for the call under way (a reconnect): nothing new to say
+        who = " ".join(p for p in (msg.contact.name, msg.contact.phone) if p) or "a contact"
+        if msg.mode == "progressive":
+            self.auto_answer_until = self.clock() + AUTO_ANSWER
+            self._log(f"Campaign {msg.campaign}: dialling {who}…", "bold magenta")
+        else:
+            self._log(f"Campaign {msg.campaign}: {who} — d to dial, s to skip", "bold magenta")
+
+    def _call_changed(self, msg: Call, previous: Call | None) -> None:
+        """Log what changed: state (an outbound call's outcome in words), a new warning."""
+        if previous is None or previous.call_id != msg.call_id:
+            previous = None  # a call new to this console
+            dialled = self.model.dialled
+            if dialled is not None and dialled.call_id == msg.call_id:
+                self._flush_notes()  # notes typed while the contact was previewed, if any
+        if msg.state == "ended":
+            self.auto_answer_until = None
+        if previous is None or (previous.state, previous.consult) != (msg.state, msg.consult):
+            if msg.state == "ended" and msg.direction == "outbound":
+                self._log(f"Call to {msg.name or msg.number or 'the contact'}: "
+                          f"{outcome_text(msg.outcome)}", "" if msg.outcome == "answered"
+                          else "yellow")
+            else:
+                self._log(f"Call {msg.state}" + (f", consulting {msg.consult.target}"
+                                                   if msg.consult else ""))
+        if msg.warning and (previous is None or previous.warning != msg.warning):
+            self._log(f"Warning: {msg.warning}", "bold yellow")
 
     def on_connection_changed(self, message: ConnectionChanged) -> None:
         """Show a lost link in a banner; hide it when the link is back."""
@@ -227,6 +269,11 @@ class ConsoleApp(App):
             self._show({"phone"})
         elif isinstance(event, IncomingCall):
             self._log(f"Phone ringing: {event.remote_name or event.remote_uri}", "magenta")
+            until = self.auto_answer_until
+            if until is not None and self.phone is not None and self.clock() <= until:
+                self.auto_answer_until = None
+                self.phone.answer()
+                self._log("Answered by itself: your campaign call.")
         elif isinstance(event, CallState):
             self.phone_call = event.state
             if event.state in ("ended", "connected"):
@@ -287,6 +334,25 @@ class ConsoleApp(App):
         if self.model.call_id:
             self._send("transfer_cancel", "Back to the caller.", call_id=self.model.call_id)
 
+    def dial(self) -> None:
+        """Dial the previewed contact; the operator's phone rings first and is answered here."""
+        preview = self.model.preview
+        if preview is None:
+            self._log("No contact to dial.", "yellow")
+            return
+        self.auto_answer_until = self.clock() + AUTO_ANSWER
+        self._send("dial", f"Dialling {preview.contact.name or preview.contact.phone}…",
+                   call_id=preview.call_id)
+
+    def skip(self) -> None:
+        """Skip the previewed contact (the server offers it again later, to anyone)."""
+        preview = self.model.preview
+        if preview is None:
+            self._log("No contact to skip.", "yellow")
+            return
+        self._send("skip", f"Skipped {preview.contact.name or preview.contact.phone}.",
+                   call_id=preview.call_id)
+
     def save_disposition(self, code: str) -> None:
         call_id = self.model.call_id
         if call_id is None:
@@ -316,6 +382,8 @@ class ConsoleApp(App):
 
     def _flush_notes(self) -> None:
         call_id = self.model.call_id
+        if self.model.preview is not None and self.model.preview.call_id == call_id:
+            return  # not a call yet: kept here, sent once it is dialled (_call_changed)
         if call_id and call_id in self.model.notes and self.link_status == "connected":
             self._send("notes", call_id=call_id, text=self.model.notes[call_id])
 
@@ -337,7 +405,7 @@ class ConsoleApp(App):
         if self.phone is not None and self.phone_call in ("incoming", "early", "connected",
                                                           "held", "calling"):
             self.phone.hangup()
-        elif self.model.in_call and self.model.call_id:
+        elif self.model.live and self.model.call_id:
             self._send("hangup", "Hang-up requested.", call_id=self.model.call_id)
         else:
             self._log("No call to hang up.", "yellow")

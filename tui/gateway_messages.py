@@ -79,6 +79,45 @@ class OfferCancelled:
 
 
 @dataclass(frozen=True)
+class Contact:
+    """A campaign's contact as a ``preview`` shows it; ``fields`` are the file's extra columns."""
+
+    id: int | None = None
+    name: str = ""
+    phone: str = ""
+    extension: str | None = None
+    timezone: str = ""
+    local_time: str = ""
+    attempts: int = 0
+    last_outcome: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """``preview``: a campaign contact locked to this operator until ``expires_at``.
+
+    ``mode`` ``preview`` waits for the operator's ``dial``; ``progressive`` is dialled at once.
+    """
+
+    call_id: str = ""
+    campaign: str = ""
+    mode: str = "preview"
+    contact: Contact = field(default_factory=Contact)
+    script: str = ""
+    manager: str | None = None
+    max_call_seconds: float | None = None
+    history: tuple[HistoryEntry, ...] = ()
+    expires_at: float | None = None
+
+
+@dataclass(frozen=True)
+class PreviewCancelled:
+    call_id: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class Consult:
     target: str = ""
     state: str = ""
@@ -96,6 +135,13 @@ class Call:
     recording: bool = False
     consult: Consult | None = None
     notes: str = ""
+    # Campaigns: null on inbound calls; ``outcome`` once an outbound call has ended.
+    direction: str = "inbound"
+    campaign: str | None = None
+    manager: str | None = None
+    ends_at: float | None = None
+    warning: str | None = None
+    outcome: str | None = None
 
 
 @dataclass(frozen=True)
@@ -126,8 +172,8 @@ class Error:
     field: str | None = None
 
 
-ServerMessage = (Hello | LoginFailed | OperatorState | Offer | OfferCancelled | Call | Queues
-                 | Ack | Error)
+ServerMessage = (Hello | LoginFailed | OperatorState | Offer | OfferCancelled | Preview
+                 | PreviewCancelled | Call | Queues | Ack | Error)
 
 
 def _build(cls: type, data: dict[str, Any]) -> Any:
@@ -138,6 +184,19 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
 
 def _tuple(value: Any) -> tuple:
     return tuple(value) if isinstance(value, list | tuple) else ()
+
+
+def _history(data: dict[str, Any]) -> tuple[HistoryEntry, ...]:
+    return tuple(_build(HistoryEntry, h) for h in data.get("history") or () if isinstance(h, dict))
+
+
+def _contact(data: Any) -> Contact:
+    if not isinstance(data, dict):
+        return Contact()
+    contact = _build(Contact, data)
+    fields = data.get("fields")
+    return dataclasses.replace(contact, fields=dict(fields) if isinstance(fields, dict) else {},
+                               attempts=int(contact.attempts or 0))
 
 
 def parse_message(data: Any) -> ServerMessage | None:
@@ -159,19 +218,26 @@ def parse_message(data: Any) -> ServerMessage | None:
             registered = phone.get("registered") if isinstance(phone, dict) else None
             return dataclasses.replace(_build(OperatorState, data), phone_registered=registered)
         if kind == "offer":
-            history = tuple(_build(HistoryEntry, h) for h in data.get("history") or ()
-                            if isinstance(h, dict))
             msg = _build(Offer, data)
-            return dataclasses.replace(msg, history=history, ivr=dict(data.get("ivr") or {}),
+            return dataclasses.replace(msg, history=_history(data),
+                                       ivr=dict(data.get("ivr") or {}),
                                        contact=dict(data.get("contact") or {}),
                                        script=data.get("script") or "")
         if kind == "offer_cancelled":
             return _build(OfferCancelled, data)
+        if kind == "preview":
+            msg = _build(Preview, data)
+            return dataclasses.replace(msg, contact=_contact(data.get("contact")),
+                                       history=_history(data), script=data.get("script") or "",
+                                       mode=data.get("mode") or "preview")
+        if kind == "preview_cancelled":
+            return _build(PreviewCancelled, data)
         if kind == "call":
             consult = data.get("consult")
             msg = _build(Call, data)
             return dataclasses.replace(
-                msg, consult=_build(Consult, consult) if isinstance(consult, dict) else None)
+                msg, consult=_build(Consult, consult) if isinstance(consult, dict) else None,
+                direction=data.get("direction") or "inbound")
         if kind == "queues":
             rows = tuple(_build(QueueRow, q) for q in data.get("queues") or ()
                          if isinstance(q, dict))

@@ -11,7 +11,9 @@ from __future__ import annotations
 import string
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tui.gateway_messages import (
     Call,
@@ -19,11 +21,30 @@ from tui.gateway_messages import (
     Offer,
     OfferCancelled,
     OperatorState,
+    Preview,
+    PreviewCancelled,
     Queues,
     ServerMessage,
 )
 
 LIVE_CALL_STATES = ("connected", "held", "consulting")
+
+# What the operator reads when an outbound call ends (docs/gateway.md, `call.outcome`).
+OUTCOME_TEXT = {
+    "answered": "ended",
+    "busy": "busy",
+    "no_answer": "no answer",
+    "failed": "failed (the number could not be reached)",
+    "operator_failed": "your phone did not answer",
+    "max_duration": "ended at the maximum duration",
+}
+
+
+def outcome_text(outcome: str | None) -> str:
+    """An outbound call's outcome in words; unknown codes shown as they come."""
+    if not outcome:
+        return "ended"
+    return OUTCOME_TEXT.get(outcome, outcome.replace("_", " "))
 
 
 def fmt_duration(seconds: float | None) -> str:
@@ -67,6 +88,26 @@ def fill_script(template: str, fields: dict[str, Any]) -> str:
         return template
 
 
+def local_time(timezone: str, at: float, fallback: str = "") -> str:
+    """``HH:MM`` at ``at`` in ``timezone`` (the contact's); ``fallback`` for an unknown zone."""
+    if not timezone:
+        return fallback
+    try:
+        return datetime.fromtimestamp(at, ZoneInfo(timezone)).strftime("%H:%M")
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return fallback
+
+
+def preview_fields(preview: Preview) -> dict[str, Any]:
+    """A campaign script's fields: the contact's columns, then name, phone, campaign."""
+    contact = preview.contact
+    fields: dict[str, Any] = dict(contact.fields)
+    fields.setdefault("name", contact.name)
+    fields.setdefault("phone", contact.phone)
+    fields.setdefault("campaign", preview.campaign)
+    return fields
+
+
 def script_fields(offer: Offer) -> dict[str, Any]:
     """The fields a script may use: the contact's, then the call's (name, number, queue)."""
     fields: dict[str, Any] = dict(offer.contact)
@@ -87,15 +128,43 @@ class ConsoleModel:
     call: Call | None = None
     last_call_id: str | None = None
     notes: dict[str, str] = field(default_factory=dict)
+    # A campaign contact waiting for d/s (or, progressive, being dialled); then, once its
+    # `call` arrives, kept as `dialled` so the contact card and script stay while talking.
+    preview: Preview | None = None
+    dialled: Preview | None = None
 
     @property
     def call_id(self) -> str | None:
-        """The call the operator is working on: live call, offer, else the last one (wrap-up)."""
+        """The call the operator is working on: live call, offer, preview, else the last one."""
         if self.call is not None and self.call.state != "ended":
             return self.call.call_id
         if self.offer is not None:
             return self.offer.call_id
+        if self.preview is not None:
+            return self.preview.call_id
         return self.last_call_id
+
+    @property
+    def live(self) -> bool:
+        """A call not yet ended, dialling included (something to hang up)."""
+        return self.call is not None and self.call.state != "ended"
+
+    @property
+    def can_dial(self) -> bool:
+        """A preview-mode contact is waiting for the operator's d (or s)."""
+        return self.preview is not None and self.preview.mode == "preview"
+
+    @property
+    def contact_card(self) -> Preview | None:
+        """The campaign contact on screen: the one previewed, else the one being called."""
+        return self.preview or self.dialled
+
+    @property
+    def manager(self) -> str | None:
+        """The campaign's transfer target for the current outbound call, if any."""
+        if self.call is not None and self.call.manager:
+            return self.call.manager
+        return self.dialled.manager if self.dialled is not None else None
 
     @property
     def consulting(self) -> bool:
@@ -113,6 +182,11 @@ class ConsoleModel:
             return {"hello"}
         if isinstance(msg, OperatorState):
             self.state = msg
+            if msg.status in ("logged_out", "paused") and self.preview is not None:
+                # A preview is only ever shown to an operator on_call (campaign); paused or
+                # logged out, it was withdrawn, perhaps while this console was reconnecting.
+                self.preview = None
+                return {"state", "call"}
             return {"state"}
         if isinstance(msg, Queues):
             if msg == self.queues:
@@ -121,9 +195,17 @@ class ConsoleModel:
             return {"queues"}
         if isinstance(msg, Offer):
             self.offer = msg
+            self.preview = self.dialled = None
             if self.call is not None and self.call.call_id != msg.call_id:
                 self.call = None
             return {"call"}
+        if isinstance(msg, Preview):
+            return self._preview(msg)
+        if isinstance(msg, PreviewCancelled):
+            if self.preview is not None and self.preview.call_id == msg.call_id:
+                self.preview = None
+                return {"call"}
+            return set()
         if isinstance(msg, OfferCancelled):
             if self.offer is not None and self.offer.call_id == msg.call_id and not self.in_call:
                 self.offer = None
@@ -136,8 +218,26 @@ class ConsoleModel:
             self.last_call_id = msg.call_id
             if self.offer is not None and self.offer.call_id != msg.call_id:
                 self.offer = None
+            if self.preview is not None and self.preview.call_id == msg.call_id:
+                self.dialled, self.preview = self.preview, None
+            elif self.preview is not None or (self.dialled is not None
+                                               and self.dialled.call_id != msg.call_id):
+                self.preview = self.dialled = None
             return {"call"}
         return set()
+
+    def _preview(self, msg: Preview) -> set[str]:
+        if self.call is not None and self.call.call_id == msg.call_id:
+            self.dialled = msg  # re-sent for a call already under way (a reconnect)
+            return {"call"}
+        self.preview, self.dialled, self.offer = msg, None, None
+        if self.call is not None:
+            # Only an operator without a call or wrap-up gets a preview: what is left is an
+            # outbound call that ended unanswered (no wrap-up), replaced by the next contact.
+            if self.last_call_id == self.call.call_id:
+                self.last_call_id = None
+            self.call = None
+        return {"call"}
 
     def disposition_saved(self, call_id: str) -> None:
         """The disposition of ``call_id`` is stored: its notes and screen pop are done."""
@@ -148,3 +248,5 @@ class ConsoleModel:
             self.call = None
         if self.offer is not None and self.offer.call_id == call_id and not self.in_call:
             self.offer = None
+        if self.dialled is not None and self.dialled.call_id == call_id and not self.live:
+            self.dialled = None

@@ -2,7 +2,9 @@
 
 The screen is a view: the app owns the model, the gateway client and the phone, and
 calls :meth:`MainScreen.show` with the parts that changed, so only those redraw. The
-screen's keys (all in the footer) call back into the app's operator actions.
+screen's keys (all in the footer) call back into the app's operator actions; which of
+them apply right now (``d`` dials a campaign contact or opens the disposition picker)
+is :meth:`MainScreen.check_action`'s, so the footer names the one that will happen.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ class MainScreen(Screen):
         Binding("k", "hold", "Hold"),
         Binding("m", "mute", "Mute"),
         Binding("n", "notes", "Notes"),
+        Binding("d", "dial", "Dial"),
+        Binding("s", "skip", "Skip"),
         Binding("d", "disposition", "Dispo"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("f2", "settings", "Settings"),
@@ -53,12 +57,28 @@ class MainScreen(Screen):
           for key in DTMF_KEYS],
     ]
 
+    _can_dial = False  # what the footer shows for d and s, to refresh it only on a change
+
     @property
     def console(self) -> ConsoleApp:
         return self.app  # type: ignore[return-value]
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """d and s dial and skip while a campaign contact waits; d is the disposition otherwise.
+
+        The two meanings of d never compete: the server previews a contact only to an
+        operator who has no call and no wrap-up, so while a preview is shown there is no
+        call to set a disposition for, and once it is dialled the preview is gone.
+        """
+        if action in ("dial", "skip"):
+            return self.console.model.can_dial
+        if action == "disposition":
+            return not self.console.model.can_dial
+        return True
+
     def compose(self) -> ComposeResult:
         yield Static("", id="banner")
+        yield Static("", id="warning")
         yield StateBar(id="statebar")
         with Horizontal(id="body"):
             with Vertical(id="left"):
@@ -68,7 +88,8 @@ class MainScreen(Screen):
             with Vertical(id="right"):
                 yield TextArea(id="notes", soft_wrap=True)
                 yield OptionList(id="disposition")
-                yield RichLog(id="log", wrap=True, markup=False, max_lines=500)
+                yield RichLog(id="log", wrap=True, markup=False, max_lines=500,
+                              min_width=20)  # wrap at the pane, not at 78 columns
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -98,10 +119,17 @@ class MainScreen(Screen):
             self.query_one(QueueBoard).show(model.queues)
         if "call" in parts:
             panel = self.query_one(CallPanel)
-            panel.show(model)
+            panel.show(model, now)
             panel.tick(model, now)
             self.query_one(ScriptPanel).show(model)
             self._load_notes()
+            warning = self.query_one("#warning", Static)
+            text = model.call.warning if model.live and model.call is not None else None
+            warning.update(f"⚠ {text}" if text else "")
+            warning.display = bool(text)
+            if model.can_dial != self._can_dial:
+                self._can_dial = model.can_dial
+                self.refresh_bindings()
         if "hello" in parts and model.hello is not None:
             picker = self.query_one("#disposition", OptionList)
             picker.clear_options()
@@ -163,11 +191,12 @@ class MainScreen(Screen):
         self.console.hangup()
 
     def action_transfer(self) -> None:
-        """Transfer, or complete a warm transfer under way."""
+        """Transfer (a campaign call: to its manager), or complete a warm transfer under way."""
         if self.console.model.consulting:
             self.console.transfer_complete()
         elif self.console.model.in_call:
-            self.app.push_screen(TransferScreen(), self.console.transfer)
+            self.app.push_screen(TransferScreen(self.console.model.manager or ""),
+                                 self.console.transfer)
         else:
             self.log_line("No call to transfer.", "yellow")
 
@@ -193,6 +222,14 @@ class MainScreen(Screen):
     def action_notes(self) -> None:
         """Write notes."""
         self.query_one("#notes", TextArea).focus()
+
+    def action_dial(self) -> None:
+        """Dial the campaign contact shown."""
+        self.console.dial()
+
+    def action_skip(self) -> None:
+        """Skip the campaign contact shown: back to the list, the next one comes."""
+        self.console.skip()
 
     def action_disposition(self) -> None:
         """Pick a disposition."""

@@ -1,7 +1,8 @@
 """Modal pickers of the main screen, all keyboard-driven; Esc cancels each of them.
 
 - :class:`PauseScreen`: pick a pause reason (dismisses with it, or None).
-- :class:`TransferScreen`: a target, then warm or cold (dismisses with (target, mode)).
+- :class:`TransferScreen`: a target (a campaign call proposes its manager), then warm
+  or cold (dismisses with (target, mode)).
 - :class:`HelpScreen`: the keys and what they do.
 """
 
@@ -24,6 +25,9 @@ HELP = """\
 [b]0-9 * #[/b] DTMF during a call
 [b]n[/b] write notes (Esc leaves them; they are saved as you type)
 [b]d[/b] disposition: pick one and press Enter; it ends the wrap-up
+[b]Campaigns[/b]: while a contact is shown, [b]d[/b] dials it (your phone rings and is
+   answered by itself, then the contact's) and [b]s[/b] skips it. Progressive campaigns
+   dial by themselves. [b]t[/b] on a campaign call proposes the client's manager.
 [b]?[/b] this help      [b]F2[/b] settings: the headset's microphone and speaker
 [b]ctrl+q[/b] quit (you stay logged in)
 """
@@ -58,10 +62,14 @@ class TransferScreen(ModalScreen[tuple[str, str] | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
+    def __init__(self, target: str = "") -> None:
+        super().__init__()
+        self._target = target  # proposed: a campaign's manager
+
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("Transfer to (number or extension), Enter, then pick the mode:")
-            yield Input(placeholder="target", id="target")
+            yield Input(self._target, placeholder="target", id="target")
             yield OptionList(Option("Warm — talk to them first", id="warm"),
                              Option("Cold — put the caller straight through", id="cold"),
                              id="mode")
@@ -95,7 +103,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="help"):
             yield Label("Keys", id="help-title")
-            yield Static(HELP)
+            yield Static(HELP, id="help-keys")
 
     def action_close(self) -> None:
         """Close the help."""
