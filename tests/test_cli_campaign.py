@@ -53,7 +53,9 @@ def columns(out: str, name: str) -> dict[str, str]:
 
 
 def test_list_counts_each_campaigns_contacts_by_status(tmp_path: Path, spring: SpringSale) -> None:
-    with Store(tmp_path / "store.sqlite3") as store:  # locked and due, in real time
+    with Store(tmp_path / "store.sqlite3") as store:  # locked and due, in real time, calling all day
+        write(store, lambda db: db.execute("UPDATE campaigns SET calling_hours_start = '00:00',"
+                                           " calling_hours_end = '24:00'"))
         add_contact(store, spring.id, "+79161234511", status="new", locked_by="john", locked_until=time.time() + 600)
         add_contact(store, spring.id, "+79161234512", status="retry", next_attempt_at=time.time() + 600)
         statuses = [r["status"] for r in store.query(

@@ -18,7 +18,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from ari_app.campaigns import dnc
 from ari_app.campaigns.report import CampaignReport, campaign_report, progress
+from ari_app.campaigns.repository import campaign_by_id
+from ari_app.campaigns.settings import CampaignSettings
 from ari_app.campaigns.report_text import csv_rows, format_text, hms, operator_table
 from ari_app.cli import main
 from ari_app.store import Store
@@ -40,8 +43,15 @@ def spring(store: Store) -> SpringSale:
     return campaign_with_results(store)
 
 
+def settings_of(store: Store, campaign_id: int) -> CampaignSettings:
+    found = store.read_blocking(lambda db: campaign_by_id(db, campaign_id))
+    assert found is not None
+    return found
+
+
 def report_of(store: Store, campaign_id: int, **period: float) -> CampaignReport:
-    return store.read_blocking(lambda db: campaign_report(db, campaign_id, "spring-sale", now=NOW, **period))
+    settings = settings_of(store, campaign_id)
+    return store.read_blocking(lambda db: campaign_report(db, campaign_id, settings, now=NOW, **period))
 
 
 def counted_by_hand(store: Store, campaign_id: int, since: float = float("-inf"),
@@ -100,24 +110,39 @@ def test_other_campaigns_and_unfinished_imports_never_count(store: Store, spring
     add_disposition(store, k, hidden, "anna", "sale", DAY3)
     report = report_of(store, spring.id)
     assert (report.attempts, report.talk_seconds, report.sales) == (10, 535.0, 2)
-    autumn = store.read_blocking(lambda db: campaign_report(db, spring.other_id, "autumn"))
+    autumn = report_of(store, spring.other_id)
     assert (autumn.contacts, autumn.attempts, autumn.talk_seconds, autumn.sales) == (1, 1, 999.0, 1)
 
 
 def test_progress_due_and_locked_now(store: Store, spring: SpringSale) -> None:
-    p = store.read_blocking(lambda db: progress(db, spring.id, now=NOW))
+    settings = settings_of(store, spring.id)  # calling hours 10:00-20:00, Europe/Moscow; NOW is 15:00 there
+    p = store.read_blocking(lambda db: progress(db, spring.id, settings, now=NOW))
     assert p.by_status == {"new": 3, "retry": 2, "done": 2, "failed": 1, "invalid": 1, "dnc": 1}
     # due: new (never called, and the one whose operator failed) and the callback due a minute ago;
     # not the busy one (in 10 minutes), not the one on anna's screen
     assert (p.due, p.locked) == (3, 1)
-    later = store.read_blocking(lambda db: progress(db, spring.id, now=NOW + 3600))
+    later = store.read_blocking(lambda db: progress(db, spring.id, settings, now=NOW + 3600))
     assert (later.due, later.locked) == (5, 0)
+    night = store.read_blocking(lambda db: progress(db, spring.id, settings, now=NOW + 6 * 3600))  # 21:00
+    assert (night.due, night.locked) == (0, 0)
+
+
+def test_due_now_follows_the_contacts_own_calling_hours_and_the_dnc_list(store: Store, spring: SpringSale) -> None:
+    settings = settings_of(store, spring.id)
+    add_contact(store, spring.id, "+79241234567", timezone="Asia/Vladivostok")  # 22:00 there at NOW
+    add_contact(store, spring.id, "+74012123456", timezone="Europe/Kaliningrad")  # 14:00 there
+    add_contact(store, spring.id, "+79161234599")
+    store.submit(lambda db: dnc.add(db, "+79161234599")).result()
+    p = store.read_blocking(lambda db: progress(db, spring.id, settings, now=NOW))
+    assert p.by_status["new"] == 6 and p.due == 3 + 1
+    report = report_of(store, spring.id)
+    assert report.dnc == 2  # the one who asked, and the listed number
 
 
 def test_a_campaign_without_calls(store: Store) -> None:
     cid = add_campaign(store, "quiet")
     add_contact(store, cid, "+79161234501")
-    report = store.read_blocking(lambda db: campaign_report(db, cid, "quiet"))
+    report = report_of(store, cid)
     assert (report.contacts, report.attempts, report.reach_rate, report.operators) == (1, 0, None, [])
     text = format_text(report, "Europe/Moscow")
     assert "No calls in this period." in text and "reach rate –" in text
@@ -214,7 +239,8 @@ def test_a_big_campaign_is_aggregated_not_loaded(store: Store) -> None:
     write(store, fill)
     tracemalloc.start()
     try:
-        report = store.read_blocking(lambda db: campaign_report(db, cid, "big"))
+        settings = settings_of(store, cid)
+        report = store.read_blocking(lambda db: campaign_report(db, cid, settings))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

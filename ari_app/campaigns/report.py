@@ -13,7 +13,9 @@ Definitions (the client asks "how many did you reach"):
   operator's phone did not answer, outcome ``operator_failed``, is not one);
 - *attempted* / *reached* count contacts: with at least one attempt / with at least
   one call the customer answered; reach rate = reached / attempted;
-- dispositions are those of the campaign's calls in the period.
+- dispositions are those of the campaign's calls in the period;
+- do-not-call counts the contacts who asked not to be called and those whose number is
+  on the do-not-call list (``switchboard dnc``): the dialer skips both.
 Contacts of an unfinished import (``repository.VISIBLE``) count nowhere.
 """
 
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ari_app.campaigns.repository import VISIBLE
+from ari_app.campaigns.settings import CampaignSettings
 
 STATUSES = ("new", "retry", "done", "failed", "invalid", "dnc")
 NOT_ATTEMPT = "operator_failed"
@@ -35,7 +38,7 @@ class Progress:
     """Where a campaign's contacts stand right now."""
 
     by_status: dict[str, int]
-    due: int  # may be offered now: new or retry whose time has come, not locked (calling hours aside)
+    due: int  # what the dialer would offer now (see ``progress``)
     locked: int  # shown or being dialled by an operator now
 
     @property
@@ -77,14 +80,11 @@ class CampaignReport:
     outcomes: dict[str, int]  # every call of the period by outcome, operator_failed included
     dispositions: dict[str, int]
     operators: list[OperatorLine]
+    dnc: int  # contacts who asked not to be called, or whose number is on the do-not-call list
 
     @property
     def contacts(self) -> int:
         return self.progress.contacts
-
-    @property
-    def dnc(self) -> int:
-        return self.progress.by_status.get("dnc", 0)
 
     @property
     def reach_rate(self) -> float | None:
@@ -99,21 +99,32 @@ class CampaignReport:
         return self.talk_seconds / self.answered if self.answered else None
 
 
-def progress(db: Any, campaign_id: int, *, now: float | None = None) -> Progress:
-    """Contacts by status, due now and locked now, in one pass over the campaign's contacts."""
+def progress(db: Any, campaign_id: int, settings: CampaignSettings, *, now: float | None = None) -> Progress:
+    """Contacts by status, due now and locked now, in one pass over the campaign's contacts.
+
+    *Due now* is what the dialer would offer now (``store/campaign_dialing``'s rules, less
+    the per-operator ones): new or retry whose time has come, not locked, not on the
+    do-not-call list, inside the calling hours of its time zone (the campaign's if unknown).
+    """
+    from ari_app.core.campaign.hours import zones_open
+
     now = time.time() if now is None else now
     by_status: dict[str, int] = {}
-    due = locked = 0
-    for status, n, n_due, n_locked in db.execute(
-            f"SELECT c.status, COUNT(*),"
+    due_by_zone: dict[str | None, int] = {}
+    locked = 0
+    for status, zone, n, n_due, n_locked in db.execute(
+            f"SELECT c.status, c.timezone, COUNT(*),"
             f" SUM(c.status IN ('new', 'retry') AND COALESCE(c.next_attempt_at, 0) <= :now"
-            f"     AND (c.locked_until IS NULL OR c.locked_until <= :now)),"
+            f"     AND (c.locked_by IS NULL OR c.locked_until <= :now)"
+            f"     AND NOT EXISTS (SELECT 1 FROM do_not_call d WHERE d.phone = c.phone)),"
             f" SUM(c.locked_by IS NOT NULL AND c.locked_until > :now)"
-            f" FROM contacts c WHERE c.campaign_id = :campaign AND {VISIBLE} GROUP BY c.status",
+            f" FROM contacts c WHERE c.campaign_id = :campaign AND {VISIBLE} GROUP BY c.status, c.timezone",
             {"now": now, "campaign": campaign_id}):
-        by_status[status] = n
-        due += n_due or 0
+        by_status[status] = by_status.get(status, 0) + n
+        due_by_zone[zone] = due_by_zone.get(zone, 0) + (n_due or 0)
         locked += n_locked or 0
+    open_now = zones_open({zone or settings.timezone for zone in due_by_zone}, settings.hours, now)
+    due = sum(n for zone, n in due_by_zone.items() if (zone or settings.timezone) in open_now)
     return Progress(by_status, due, locked)
 
 
@@ -123,7 +134,7 @@ def _period(since: float | None, until: float | None) -> tuple[str, dict[str, An
              "until": float("inf") if until is None else until})
 
 
-def campaign_report(db: Any, campaign_id: int, name: str, *, since: float | None = None,
+def campaign_report(db: Any, campaign_id: int, settings: CampaignSettings, *, since: float | None = None,
                     until: float | None = None, now: float | None = None) -> CampaignReport:
     """The report over the campaign's outbound calls created in [since, until)."""
     period, params = _period(since, until)
@@ -155,7 +166,9 @@ def campaign_report(db: Any, campaign_id: int, name: str, *, since: float | None
     for operator, codes in by_operator.items():  # dispositions on calls that were no attempt
         lines.setdefault(operator, OperatorLine(operator, 0, 0, 0, 0, 0.0, codes))
     operators = sorted(lines.values(), key=lambda line: (-line.attempts, line.operator))
-    return CampaignReport(name, since, until, progress(db, campaign_id, now=now), attempted, attempts,
-                          reached, answered, float(talk), outcomes, dict(sorted(dispositions.items(),
-                                                                      key=lambda kv: (-kv[1], kv[0]))),
-                          operators)
+    (dnc,) = db.execute(f"SELECT COUNT(*) FROM contacts c WHERE c.campaign_id = ? AND {VISIBLE} AND"
+                        f" (c.status = 'dnc' OR EXISTS (SELECT 1 FROM do_not_call d WHERE d.phone = c.phone))",
+                        [campaign_id]).fetchone()
+    return CampaignReport(settings.name, since, until, progress(db, campaign_id, settings, now=now), attempted,
+                          attempts, reached, answered, float(talk), outcomes,
+                          dict(sorted(dispositions.items(), key=lambda kv: (-kv[1], kv[0]))), operators, dnc)

@@ -100,7 +100,7 @@ def format_text(report: CampaignReport, timezone: str, width: int | None = None)
         ["reached", f"{report.reached:,}", f"reach rate {percent(report.reach_rate)}"],
         ["talk time", hms(report.talk_seconds), f"average {hms(report.average_talk)} per answered call"],
         ["dispositions", f"{sum(report.dispositions.values()):,}", counts(report.dispositions)],
-        ["do not call", f"{report.dnc:,}", "contacts who asked not to be called"],
+        ["do not call", f"{report.dnc:,}", "contacts who asked not to be called or are on the do-not-call list"],
     ]
     out = [f"Campaign {report.campaign}: {period(report, timezone)}", ""]
     out += _wrapped(table(["", ""], [row[:2] for row in totals])[1:], [row[2] for row in totals], width)

@@ -133,8 +133,9 @@ def campaign(ctx: click.Context, server_file: str | None, config_file: str | Non
 @campaign.command("list")
 @store_options
 def list_command(server_file: str | None, config_file: str | None) -> None:
-    """Every campaign: status, mode, contacts by status, due now (may be offered now,
-    calling hours aside) and locked now (shown to or dialled by an operator)."""
+    """Every campaign: status, mode, contacts by status, due now (what the dialer would
+    offer now: time come, inside the contact's calling hours, not locked, not on the
+    do-not-call list) and locked now (shown to or dialled by an operator)."""
     import time
 
     from ari_app.campaigns.report import STATUSES, progress
@@ -144,8 +145,9 @@ def list_command(server_file: str | None, config_file: str | None) -> None:
     now = time.time()
 
     def read(db: Any) -> list[tuple[Any, Any]]:
-        return [(CampaignSettings.from_row(row), progress(db, row["id"], now=now))
-                for row in db.query("SELECT * FROM campaigns ORDER BY name")]
+        settings = [(row["id"], CampaignSettings.from_row(row))
+                    for row in db.query("SELECT * FROM campaigns ORDER BY name")]
+        return [(s, progress(db, campaign_id, s, now=now)) for campaign_id, s in settings]
 
     with opened(server_file, config_file) as (store, _config):
         rows = store.read_blocking(read)
@@ -175,7 +177,7 @@ def show(name: str, server_file: str | None, config_file: str | None) -> None:
 
     with opened(server_file, config_file) as (store, _config):
         campaign_id, settings = find_campaign(store, name)
-        now_progress = store.read_blocking(lambda db: progress(db, campaign_id))
+        now_progress = store.read_blocking(lambda db: progress(db, campaign_id, settings))
         imports = store.query("SELECT * FROM imports WHERE campaign_id = ? ORDER BY started_at, id", [campaign_id])
     zone = ZoneInfo(settings.timezone)
     p = now_progress

@@ -62,7 +62,7 @@ def campaign_report(name: str, since: str | None, until: str | None, fmt: str,
         end = None if until is None else parse_moment(until, settings.timezone, "--until", end_of_day=True)
         if start is not None and end is not None and end <= start:
             raise click.BadParameter(f"{until!r} is not after --since {since!r}", param_hint="'--until'")
-        result: Any = store.read_blocking(lambda db: compute(db, campaign_id, name, since=start, until=end))
+        result: Any = store.read_blocking(lambda db: compute(db, campaign_id, settings, since=start, until=end))
     if fmt == "csv":
         csv.writer(sys.stdout).writerows(csv_rows(result))
         return
