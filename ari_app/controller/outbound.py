@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ari_app.controller.actions import caller_id, new_id
@@ -50,6 +51,25 @@ OPERATOR_FAILED = "operator_failed"
 CANCELLED = "cancelled"  # the operator hung up before the customer answered
 PHONE_DID_NOT_ANSWER = "phone did not answer"
 ATTEMPT_OUTCOMES = ("answered", "busy", "no_answer", "failed", "max_duration", "transferred", OPERATOR_FAILED)
+
+
+def record_attempt(contact: int, login: str, call_id: str, outcome: str, now: float) -> Callable[[Any], Any]:
+    """The store op recording an attempt's ``outcome`` (``finish_attempt``), only while
+    the contact is still locked to ``login``: a second recording (after a restart) or
+    one whose lock was lost (someone else has the contact now) changes nothing.
+    ``cancelled`` is no attempt: given back like ``operator_failed``, then due again
+    after ``SKIP_DELAY``, like a skip."""
+    def op(db: Any) -> Any:
+        row = db.execute("SELECT locked_by FROM contacts WHERE id = ?", [contact]).fetchone()
+        if row is None or row[0] != login:
+            return None
+        if outcome != CANCELLED:
+            return finish_attempt(db, contact, login, call_id, outcome, now)
+        status = finish_attempt(db, contact, login, call_id, OPERATOR_FAILED, now)
+        db.execute("UPDATE contacts SET next_attempt_at = ?, last_outcome = ? WHERE id = ?",
+                   [now + SKIP_DELAY, CANCELLED, contact])
+        return status
+    return op
 
 
 class Outbound:
@@ -129,6 +149,8 @@ class Outbound:
         error = await self._operator_then_customer(call, leg, "customer_dial", timeout=self.CUSTOMER_RING_TIMEOUT)
         if error is not None:
             self._not_connected(call, "failed", f"customer not dialled: {error}")
+        elif call.outbound is not None:
+            call.outbound.customer_rung = True  # from now on its channel exists (recovery looks for it)
 
     def _outbound_customer_answered(self, channel_id: str, call: LiveCall) -> None:
         """StasisStart of the customer: into the operator's bridge, the call is connected."""
@@ -223,29 +245,23 @@ class Outbound:
         o.cancel_timers()
         if outcome not in ATTEMPT_OUTCOMES and outcome != CANCELLED:
             outcome = "answered" if call.answered_at else "failed"
-        login, contact, call_id, now = o.operator, o.contact_id, call.call_id, time.time()
-        if outcome == CANCELLED:  # not the contact's fault, not an attempt: offered again later, like a skip
-            def op(db: Any) -> Any:
-                status = finish_attempt(db, contact, login, call_id, OPERATOR_FAILED, now)
-                db.execute("UPDATE contacts SET next_attempt_at = ?, last_outcome = ? WHERE id = ?",
-                           [now + SKIP_DELAY, CANCELLED, contact])
-                return status
-        else:
-            def op(db: Any) -> Any:
-                return finish_attempt(db, contact, login, call_id, outcome, now)
-        self.journal.write(op)
+        self.journal.write(record_attempt(o.contact_id, o.operator, call.call_id, outcome, time.time()))
 
     # --- maximum duration -----------------------------------------------------------------------
     def _arm_max_duration(self, call: LiveCall, answered_at: float) -> None:
+        """Timers for the warning and the end, counted from ``answered_at`` (after a
+        restart, from the answer before it)."""
         o = call.outbound
         if o is None or not o.max_call_seconds or self._closed:
             return
         limit = float(o.max_call_seconds)
         o.ends_at = answered_at + limit
         warn = min(self.MAX_WARNING, limit / 4)
+        left = o.ends_at - time.time()
         loop = asyncio.get_running_loop()
-        o.timers = [loop.call_later(limit - warn, self._max_duration_warning, call, warn),
-                    loop.call_later(limit, self._max_duration_reached, call)]
+        o.cancel_timers()
+        o.timers = [loop.call_later(max(0.0, left - warn), self._max_duration_warning, call, warn),
+                    loop.call_later(max(0.0, left), self._max_duration_reached, call)]
 
     def _max_duration_warning(self, call: LiveCall, warn: float) -> None:
         """Timers re-check the state: the call may have ended or been handed over."""

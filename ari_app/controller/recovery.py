@@ -34,8 +34,10 @@ from typing import Any
 from ari_app.controller.actions import (CALL_BRIDGE_PREFIX, CALL_HOLD_PREFIX, HOLDING_PREFIX, ANSWERED_ELSEWHERE,
                                        call_bridge_id)
 from ari_app.controller.controller import CallController
-from ari_app.controller.model import LEG_VAR, STATE_VAR, Leg, LegRole, LiveCall, Phase, Route
-from ari_app.core.acd import EngineError, OperatorStatus
+from ari_app.campaigns.repository import campaign_by_id
+from ari_app.controller.model import LEG_VAR, STATE_VAR, Leg, LegRole, LiveCall, OutboundCall, Phase, Route
+from ari_app.controller.outbound import record_attempt
+from ari_app.core.acd import OUTBOUND, EngineError, OperatorStatus
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,11 @@ class Recovery:
                 continue
             raw = await c.actions.route_variable(ch.id, STATE_VAR)
             callers.append((ch, _json(raw)))
+        # Outbound calls first: their operators must be busy before a waiting caller is offered.
+        customers = [ch for ch in channels if _outbound_customer(legs.get(ch.id), ch.id)]
+        if customers:
+            await self._adopt_outbound(customers, in_bridge, legs)
+
         def talking(ch: Any) -> bool:
             return in_bridge.get(ch.id, "").startswith((CALL_BRIDGE_PREFIX, CALL_HOLD_PREFIX))
         answered = await self._answered_times([ch.id for ch, _ in callers if talking(ch)])
@@ -127,6 +134,8 @@ class Recovery:
         snapshot count: one offered by what this loop sets off is not in it yet."""
         c = self.controller
         for call in list(c.calls.values()):
+            if call.outbound is not None and call.phase is Phase.DIALING and not call.outbound.customer_rung:
+                continue  # an outbound call whose customer is not dialled yet: no channel to miss
             if call.phase is not Phase.CALLBACK and not call.caller_gone and call.call_id not in present:
                 c._caller_left(call)
         for leg in known_legs.values():
@@ -143,10 +152,18 @@ class Recovery:
             c.journal.event(leg.call_id, "answered_while_disconnected", role=leg.role.value, operator=leg.operator)
             if leg.role is LegRole.OFFER:
                 c._offer_answered(leg.channel_id, leg.call_id, leg.operator or "")
+            elif leg.role is LegRole.OUTBOUND:
+                c._outbound_operator_answered(leg.channel_id, leg.call_id, leg.operator or "")
             elif leg.role is LegRole.TARGET:
                 c._target_answered(leg.channel_id, leg.call_id)
             else:
                 c._external_answered(leg.channel_id, leg.call_id)
+        for call in list(c.calls.values()):  # an outbound call's customer is its own channel, not a leg
+            ch = present.get(call.call_id)
+            if call.outbound is not None and call.phase is Phase.DIALING and ch is not None and ch.state == "Up" \
+                    and ch.dialplan.app_name == "Stasis":
+                c.journal.event(call.call_id, "answered_while_disconnected", role="customer", operator=call.operator)
+                c._outbound_customer_answered(call.call_id, call)
 
     def _adopt_caller(self, ch: Any, state: dict[str, Any], bridge_id: str | None,
                       legs: dict[str, dict[str, Any]], answered_at: float | None) -> None:
@@ -211,6 +228,85 @@ class Recovery:
             q = c.config.queues[queue]
             c.spawn(c.actions.hold(queue, ch.id, q.music_class), "re-hold")
 
+    async def _adopt_outbound(self, customers: list[Any], in_bridge: dict[str, str],
+                              legs: dict[str, dict[str, Any]]) -> None:
+        """Outbound (campaign) calls whose customer answered: the call's row and campaign
+        come from the store. Talking with the operator: adopted (the operator busy, the
+        maximum duration re-armed from the answer time); talking with a transfer target
+        after a hand-over: adopted without an operator; on hold for a transfer: back to
+        the operator. Anything half-made (not bridged, the other side gone): ended, and
+        the contact's attempt recorded."""
+        c = self.controller
+        ids = [ch.id for ch in customers]
+
+        def query(db: Any) -> dict[str, tuple[dict[str, Any], Any]]:
+            marks = ",".join("?" * len(ids))
+            found = {}
+            for row in db.query(f"SELECT * FROM calls WHERE id IN ({marks}) AND direction = 'outbound'"
+                                " AND contact_id IS NOT NULL AND campaign_id IS NOT NULL", ids):
+                found[row["id"]] = (row, campaign_by_id(db, row["campaign_id"]))
+            return found
+        try:
+            rows = await c.journal.store.read(query)
+        except Exception:
+            log.exception("cannot read outbound calls from the store")
+            return
+        now = time.time()
+        for ch in customers:
+            found = rows.get(ch.id)
+            if found is None or found[1] is None or not found[0].get("operator"):
+                continue  # not ours to adopt: hung up below as a stray leg
+            row, settings = found
+            del legs[ch.id]
+            login = str(row["operator"])
+            call = LiveCall(ch.id, row.get("caller_number") or "", row.get("caller_name") or "", OUTBOUND,
+                            c.config.defaults.language, Route(contact=str(row["contact_id"])))
+            call.contact_name = row.get("caller_name")
+            call.outbound = OutboundCall(int(row["contact_id"]), int(row["campaign_id"]), settings.name, login,
+                                         settings.manager_number, settings.max_call_seconds)
+            call.enqueued_at = float(row.get("created_at") or now)
+            call.answered_at = float(row.get("answered_at") or now)
+            call.outcome = row.get("outcome") or "answered"
+            call.phase = Phase.CONNECTED
+            c.calls[call.call_id] = call
+            bridge = in_bridge.get(ch.id, "")
+            if bridge.startswith(CALL_HOLD_PREFIX):
+                call.hold_bridge, bridge = bridge, call_bridge_id(ch.id)
+            if bridge.startswith(CALL_BRIDGE_PREFIX):
+                call.bridge_id = bridge
+            partner = next(((cid, leg) for cid, leg in legs.items() if leg.get("call") == ch.id
+                            and leg.get("role") in ("outbound", "target") and in_bridge.get(cid) == call.bridge_id),
+                           None) if call.bridge_id else None
+            if partner is not None:
+                channel_id, data = partner
+                del legs[channel_id]
+                leg = Leg(channel_id, LegRole(data["role"]), call.call_id, operator=data.get("operator"),
+                          number=data.get("number"), answered=True)
+                call.legs[channel_id] = leg
+                c.legs[channel_id] = leg
+            if partner is None or (partner[1]["role"] == "target" and call.hold_bridge):
+                c.journal.event(call.call_id, "adopted", phase="outbound", operator=None)
+                c._end_connected(call, "outbound call half-made or alone at restart")
+                continue
+            if partner[1]["role"] == "target":  # handed over before the restart: the attempt is recorded
+                call.outbound.finished = True
+                call.outcome = "transferred"
+                c.journal.event(call.call_id, "adopted", phase="connected", operator=None)
+                continue
+            call.operator, call.operator_channel = login, partner[0]
+            try:
+                c.apply(c.engine.adopt_connected(call.call_id, OUTBOUND, login, enqueued_at=call.enqueued_at,
+                                                 answered_at=call.answered_at))
+            except EngineError as exc:
+                log.warning("call %s: operator %s not marked busy: %s", call.call_id, login, exc)
+                c.adopted_operators[login] = call.call_id
+            c._arm_max_duration(call, call.answered_at)
+            c.journal.event(call.call_id, "adopted", phase="connected", operator=login)
+            if call.hold_bridge:
+                c.journal.event(call.call_id, "transfer_cancelled", why="server restarted")
+                c._locked(call, c._unpark(call), "unpark-after-restart")
+            c._call_state(call, login, "connected")
+
     async def _answered_times(self, call_ids: list[str]) -> dict[str, float]:
         """When the store saw these (talking) calls answered, so talk times span the restart."""
         if not call_ids:
@@ -265,8 +361,8 @@ class Recovery:
         c = self.controller
 
         def query(db: Any) -> list[dict[str, Any]]:
-            return list(db.query("SELECT id, state FROM calls WHERE ended_at IS NULL"
-                                 " AND state NOT IN ('callback', 'callback_requested')"))
+            return list(db.query("SELECT id, state, direction, contact_id, operator, answered_at FROM calls"
+                                 " WHERE ended_at IS NULL AND state NOT IN ('callback', 'callback_requested')"))
         try:
             rows = await c.journal.store.read(query)
         except Exception:
@@ -277,8 +373,18 @@ class Recovery:
             if row["id"] in present or row["id"] in c.calls:
                 continue
             outcome = "completed" if row["state"] == "connected" else "abandoned"
+            if row["direction"] == "outbound" and row["contact_id"] is not None and row["operator"]:
+                # the contact's attempt: reached, or given back (the server lost it, not the customer)
+                outcome = "answered" if row["answered_at"] else "operator_failed"
+                c.journal.write(record_attempt(int(row["contact_id"]), row["operator"], row["id"], outcome, now))
             c.journal.update(row["id"], ended_at=now, state="ended", outcome=outcome)
             c.journal.event(row["id"], "lost_while_down", outcome=outcome)
+
+
+def _outbound_customer(leg: dict[str, Any] | None, channel_id: str) -> bool:
+    """An outbound call's customer: a customer leg whose call id is its own channel id
+    (a callback's customer leg has an id of its own)."""
+    return leg is not None and leg.get("role") == "customer" and leg.get("call") == channel_id
 
 
 def _json(text: str | None) -> dict[str, Any] | None:
