@@ -518,3 +518,62 @@ def test_a_warm_transfer_to_the_campaigns_manager_hands_the_customer_over(tmp_pa
             await nothing_left(c)
 
     run(scenario(), timeout=40)
+
+
+def test_the_operator_hanging_up_while_the_customer_rings_cancels_without_counting_an_attempt(
+        tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with center(tmp_path, dialer_options=FAST) as c:
+            seen = listen(c)
+            await c.phone("1002", answer_after=0.2)
+            await c.sim.set_number(N1, no_answer=True)
+            _, [cid] = await seed(c, [N1])
+            c.controller.login("john", ready=True)
+            preview = await next_preview(c, seen, "john")
+            call = preview["call_id"]
+            await c.sb.dialer.dial("john", call)
+            await c.until(lambda: c.pbx.world.any_channel(call) is not None, message="the customer rings")
+            op = operator_leg(c, call)
+            t0 = time.time()
+            c.controller.hangup_call("john", call)  # the console's hangup while dialling
+            ended = call_events(seen, call)[-1]
+            assert ended["state"] == "ended" and ended["outcome"] == "cancelled"
+            assert c.operator("john") == "ready"  # not paused: the operator chose to
+            await c.until(lambda: hung_up(c, call) and hung_up(c, op), message="both rings stopped")
+            after = await until_contact(c, cid, lambda r: r["locked_by"] is None, message="given back")
+            assert after["attempts"] == 0 and after["status"] == "new" and after["last_outcome"] == "cancelled"
+            assert t0 + 600 <= after["next_attempt_at"] <= time.time() + 600  # like a skip
+            assert (await c.row(call))["outcome"] == "cancelled"
+            await nothing_left(c)
+
+    run(scenario(), timeout=40)
+
+
+def test_two_operators_racing_in_progressive_mode_dial_every_contact_exactly_once(tmp_path: Path) -> None:
+    numbers = [f"+7916123{n:04d}" for n in range(1, 9)]
+
+    async def scenario() -> None:
+        async with center(tmp_path, dialer_options=FAST) as c:
+            seen = listen(c)
+            await c.phone("1001", answer_after=0.1)
+            await c.phone("1002", answer_after=0.1)
+            for number in numbers:
+                await c.sim.set_number(number, busy=True)
+            _, ids = await seed(c, numbers, mode="progressive", retry=RetryRules(busy=None))  # busy: no retry
+            c.controller.login("anna", ready=True)
+            c.controller.login("john", ready=True)
+            rows: list[dict[str, Any]] = []
+
+            async def all_failed() -> bool:
+                rows[:] = [await contact(c, i) for i in ids]
+                return all(r["status"] == "failed" for r in rows)
+            await until_async(all_failed, 20, "every contact dialled")
+            assert [r["attempts"] for r in rows] == [1] * len(ids)
+            calls = await c.sb.store.read(lambda db: list(db.query(
+                "SELECT contact_id, operator, outcome FROM calls WHERE direction = 'outbound'")))
+            assert sorted(r["contact_id"] for r in calls) == ids  # each once
+            assert {r["operator"] for r in calls} == {"anna", "john"} and {r["outcome"] for r in calls} == {"busy"}
+            assert len(previews(seen, "anna")) + len(previews(seen, "john")) == len(ids)
+            await nothing_left(c)
+
+    run(scenario(), timeout=40)
