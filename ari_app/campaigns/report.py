@@ -9,8 +9,9 @@ aggregate query (GROUP BY over the indexed ``calls.campaign_id`` and
 ``contacts.campaign_id``), so a campaign of a million contacts is never loaded.
 
 Definitions (the client asks "how many did you reach"):
-- an *attempt* is an outbound call whose customer's number was dialled (a call whose
-  operator's phone did not answer, outcome ``operator_failed``, is not one);
+- an *attempt* is an outbound call the dialer counts as one: not ``operator_failed``
+  (the operator's phone did not answer) nor ``cancelled`` (the operator hung up before
+  the customer answered), which give the contact's attempt back;
 - *attempted* / *reached* count contacts: with at least one attempt / with at least
   one call the customer answered; reach rate = reached / attempted;
 - dispositions are those of the campaign's calls in the period;
@@ -29,7 +30,9 @@ from ari_app.campaigns.repository import VISIBLE
 from ari_app.campaigns.settings import CampaignSettings
 
 STATUSES = ("new", "retry", "done", "failed", "invalid", "dnc")
-NOT_ATTEMPT = "operator_failed"
+# Outcomes of a call that dialled nobody on the customer's side, or that the operator
+# ended before the customer answered: the dialer gives the attempt back for these.
+NOT_ATTEMPTS = ("operator_failed", "cancelled", "skipped")
 SALE = "sale"
 
 
@@ -141,7 +144,7 @@ def campaign_report(db: Any, campaign_id: int, settings: CampaignSettings, *, si
     params["campaign"] = campaign_id
     calls = (f"FROM calls k JOIN contacts c ON c.id = k.contact_id"
              f" WHERE k.campaign_id = :campaign AND k.direction = 'outbound' AND {period} AND {VISIBLE}")
-    attempt = f"COALESCE(k.outcome, '') != '{NOT_ATTEMPT}'"
+    attempt = f"COALESCE(k.outcome, '') NOT IN ({', '.join(repr(o) for o in NOT_ATTEMPTS)})"
 
     outcomes = {row[0]: row[1] for row in db.execute(
         f"SELECT COALESCE(k.outcome, 'in progress'), COUNT(*) {calls} GROUP BY 1 ORDER BY 2 DESC, 1", params)}
