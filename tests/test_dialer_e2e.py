@@ -15,6 +15,7 @@ from typing import Any
 
 from ari_app.campaigns.settings import CallingHours, RetryRules
 from ari_app.config.loader import load_config_text
+from ari_app.controller import prompts
 from ari_app.controller.model import Phase
 from center_support import CENTER, Center, center, until_async
 from dialer_support import (FAST, call_events, contact, listen, next_preview, previews, seed, set_campaign,
@@ -574,6 +575,32 @@ def test_two_operators_racing_in_progressive_mode_dial_every_contact_exactly_onc
             assert sorted(r["contact_id"] for r in calls) == ids  # each once
             assert {r["operator"] for r in calls} == {"anna", "john"} and {r["outcome"] for r in calls} == {"busy"}
             assert len(previews(seen, "anna")) + len(previews(seen, "john")) == len(ids)
+            await nothing_left(c)
+
+    run(scenario(), timeout=40)
+
+
+def test_a_cold_transfer_the_manager_does_not_answer_ends_the_customers_call_with_an_apology(
+        tmp_path: Path) -> None:
+    manager = "+74951234567"
+
+    async def scenario() -> None:
+        async with center(tmp_path, dialer_options=FAST) as c:
+            seen = listen(c)
+            c.controller.TRANSFER_RING_TIMEOUT = 1
+            await c.phone("1002", answer_after=0.2)
+            await c.sim.set_number(N1, answer_after=0.5)
+            await c.sim.set_number(manager, no_answer=True)
+            _, [cid] = await seed(c, [N1], manager_number=manager)
+            call = await connected_call(c, seen)
+            c.controller.transfer("john", call, manager, "cold")
+            assert call_events(seen, call)[-1]["outcome"] == "transferred"
+            await c.until(lambda: hung_up(c, call), timeout=10, message="the customer's call ended")
+            assert prompts.max_wait_apology("en")[0] in media_heard(c, call)
+            row = await c.until_row(call, lambda r: r.get("ended_at"), message="row closed")
+            assert row["state"] == "ended" and row["outcome"] == "transferred"  # the customer was reached
+            assert "transfer_apology" in await c.events(call) and "requeued" not in await c.events(call)
+            assert (await contact(c, cid))["last_outcome"] == "transferred"
             await nothing_left(c)
 
     run(scenario(), timeout=40)

@@ -306,8 +306,17 @@ class Transfers:
             self._locked(call, self._requeue(call), "transfer-failed-requeue")
 
     async def _requeue(self, call: LiveCall) -> None:
-        """A cold transfer failed: the caller waits again, first in its queue."""
+        """A cold transfer failed: the caller waits again, first in its queue. An outbound
+        call's customer has no queue: an apology, then the call ends."""
         if call.phase is Phase.ENDED or call.caller_gone:
+            return
+        if call.outbound is not None:
+            bridges = [b for b in (call.hold_bridge, call.bridge_id) if b]
+            call.hold_bridge = call.bridge_id = None
+            for bridge in bridges:
+                await self.actions.destroy_bridge(bridge)
+            self.journal.event(call.call_id, "transfer_apology", why="transfer failed")
+            await self._play(call, prompts.max_wait_apology(call.language), then="hangup", interrupt=True)
             return
         queue = self.config.queues.get(call.queue)
         hold, mixing = call.hold_bridge, call.bridge_id
