@@ -72,11 +72,12 @@ class Switchboard:
         self.controller = CallController(actions, engine, self.config, Journal(self.store), trace=self.trace,
                                          phone_available=self._phone_available)
         self.controller.register(self.ari)
-        # before the first resync: operators it restores as ready get their contacts
+        # listening before the first resync; it gives out contacts once that resync is done
         self.dialer = Dialer(self.controller, self.store, **self.dialer_options)
         self.dialer.start()
         self.recovery = Recovery(self.controller, s.ari.app)
         self.ari.on_connect(self.recovery)
+        self.ari.on_connect(self._resynced)
         if self.use_agi:
             ivr = Ivr(self.config, StoreDirectory(self.store))
             self.agi = AgiServer(ivr.routes(), s.agi.host, s.agi.port)
@@ -90,6 +91,11 @@ class Switchboard:
             self.ami = AmiMonitor(self.config, host=s.ami.host, port=s.ami.port, username=s.ami.user,
                                   secret=s.ami.secret, on_operator=self._operator_availability)
             await self.ami.start()
+
+    async def _resynced(self, *_: Any) -> None:
+        """After the recovery hook: once live calls are adopted, the dialer may work."""
+        if self.recovery is not None and self.recovery.resyncs and self.dialer is not None:
+            self.dialer.activate()
 
     def _phone_available(self, login: str) -> bool | None:
         """What AMI last said about the operator's phone; None without AMI."""

@@ -23,7 +23,8 @@ def test_a_connected_outbound_call_survives_a_restart_and_ends_normally(tmp_path
             seen = listen(c)
             await c.phone("1002", answer_after=0.2)
             await c.sim.set_number(N1, answer_after=0.5)
-            campaign, [cid] = await seed(c, [N1], manager_number="+74951234567", max_call_seconds=LONG_CALL)
+            campaign, [cid, nxt] = await seed(c, [N1, N2], manager_number="+74951234567",
+                                              max_call_seconds=LONG_CALL)
             call = await connected_call(c, seen)
             op = c.controller.calls[call].operator_channel
             answered = c.controller.calls[call].answered_at
@@ -38,6 +39,9 @@ def test_a_connected_outbound_call_survives_a_restart_and_ends_normally(tmp_path
             assert adopted.outbound.campaign == "spring" and adopted.outbound.manager == "+74951234567"
             assert adopted.outbound.ends_at == answered + LONG_CALL  # counted from the answer before the restart
             assert c.operator("john") == "on_call"
+            await c.sb.dialer.idle()
+            assert not c.sb.dialer.previews  # john, restored ready, is busy with the adopted call: no contact
+            assert (await contact(c, nxt))["locked_by"] is None
             mixing = f"switchboard-call-{call}"
             assert bridge_of(c, call) == mixing and bridge_of(c, op) == mixing
             assert (await contact(c, cid))["locked_by"] == "john"
@@ -48,7 +52,9 @@ def test_a_connected_outbound_call_survives_a_restart_and_ends_normally(tmp_path
             after = await until_contact(c, cid, lambda r: r["locked_by"] is None, message="attempt recorded")
             assert after["status"] == "done" and after["attempts"] == 1
             assert call_events(seen, call)[-1]["state"] == "ended"
-            await c.until(lambda: c.operator("john") == "ready", message="wrap-up over")
+            following = await next_preview(c, seen, "john")  # after the wrap-up, the next contact
+            assert following["contact"].id == nxt
+            c.controller.pause("john", "break")
             await c.until(lambda: hung_up(c, op), message="john's leg hung up")
             await nothing_left(c)
 
@@ -73,15 +79,14 @@ def test_an_outbound_call_lost_while_the_server_was_down_gives_the_attempt_back(
 
             await c.stop_server()
             await c.start_server()
-            seen = listen(c)
             await c.until(lambda: hung_up(c, ringing), message="the ring stopped (nobody claims it)")
             row = await c.until_row(call, lambda r: r.get("ended_at"), message="closed")
             assert row["outcome"] == "operator_failed" and row["state"] == "ended"
-            after = await until_contact(c, cid, lambda r: r["locked_by"] is None, message="given back")
-            assert after["attempts"] == 0 and after["status"] == "new"
+            after = await until_contact(c, cid, lambda r: r["last_outcome"] == "operator_failed", message="given back")
+            assert after["attempts"] == 0 and after["status"] == "new"  # (perhaps shown to john again already)
             # john is back as he was (ready): the new server's dialer shows him a contact
-            again = await next_preview(c, seen, "john")
-            assert again["contact"].id in (cid, other) and again["call_id"] != call
+            again = await c.until(lambda: c.sb.dialer.previews.get("john"), message="a preview for john")
+            assert again.contact.id in (cid, other) and again.call_id != call
             c.controller.pause("john", "break")
             await nothing_left(c)
 

@@ -24,7 +24,9 @@ READY). Per operator at most one preview at a time:
   during a preview withdraws it (the engine's pending pause then applies). A paused
   campaign gets no new previews; one on screen stays (the operator may finish it).
 
-A server restart forgets previews: their locks expire by themselves.
+A server restart forgets previews: their locks expire by themselves. The dialer gives
+out nothing before ``activate`` (the server calls it after the first resync), so an
+operator whom recovery finds talking is never shown a contact first.
 """
 
 from __future__ import annotations
@@ -83,7 +85,15 @@ class Dialer:
         self._tasks = TaskSet(log, "dialer task")
         self._poller: asyncio.Task[None] | None = None
         self._closed = False
+        self._active = False  # until ``activate``: the first resync has adopted live calls
 
+    def activate(self) -> None:
+        """Start giving out contacts (after the first resync: an operator recovery finds
+        talking must not be shown a contact first); READY operators are looked at now."""
+        if self._active:
+            return
+        self._active = True
+        self._sweep()
     # --- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
         self.controller.listeners.append(self.on_event)
@@ -123,7 +133,7 @@ class Dialer:
 
     def consider(self, login: str) -> None:
         """Claim a contact for ``login`` if they are READY with nothing to do."""
-        if self._closed or login in self.previews or login in self._claiming:
+        if not self._active or self._closed or login in self.previews or login in self._claiming:
             return
         if not self.engine.available(login):
             return
@@ -134,11 +144,14 @@ class Dialer:
         while True:
             await asyncio.sleep(self.poll_every)
             try:
-                for login, status in list(self.engine.operators()):
-                    if status is OperatorStatus.READY:
-                        self.consider(login)
+                self._sweep()
             except Exception:
                 log.exception("dialer poll failed")
+
+    def _sweep(self) -> None:
+        for login, status in list(self.engine.operators()):
+            if status is OperatorStatus.READY:
+                self.consider(login)
 
     async def _claim(self, login: str) -> None:
         try:
