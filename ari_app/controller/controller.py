@@ -6,6 +6,9 @@ per action. Actions on one call run in order under the call's lock (an offer's
 originate completes before its cancel is sent); actions on different calls run
 concurrently, so a slow request for one caller never delays another's.
 
+Mixins keep the rest apart: ``caller_side`` (what waiting callers hear, overflow,
+exits), ``features`` (feature codes), ``outbound`` (campaign calls), ``transfers``.
+
 Engine timers (announcements, wrap-up ends, overflow, max wait, retries) are one
 ``loop.call_later`` armed at ``engine.next_deadline()`` after every engine input.
 The engine's clock is wall time, so an enqueue time kept on the caller's channel

@@ -18,10 +18,15 @@ stream before that connection's events, does it all:
    while we were away is destroyed. A caller held for an operator's transfer goes
    back to its operator, or to the front of its queue when the operator had left
    (``transfers``); a transferred call talking to its target is adopted as connected.
+   An outbound (campaign) call's customer is marked as a leg of its own call: one
+   talking with its operator is adopted from its ``calls`` row and campaign
+   (``_adopt_outbound``), anything half-made is ended with the contact's attempt
+   recorded; outbound calls still dialling when we were away are not missed for a
+   customer not yet dialled.
 3. On the first resync only (a connect whose snapshot failed does not count):
    operators get back the state the store last logged, callbacks keep their place,
    and calls the store thinks live but Asterisk no longer has are closed in the store
-   (nothing stays "waiting" forever).
+   (nothing stays "waiting" forever; an outbound one records its contact's attempt).
 """
 
 from __future__ import annotations

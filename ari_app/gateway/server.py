@@ -19,6 +19,10 @@ notifier of consoles.
   coalescing window of ``queues`` (at most 4/s).
 * One writer task per connection: event handlers only enqueue, never await a
   socket, so a slow console cannot hold up calls or other consoles.
+* Campaigns: the dialer's ``preview``/``preview_cancelled`` events go to their
+  operator only (the view keeps the preview for a reconnect); ``dial``/``skip`` go to
+  the ``Dialer``; an outbound call's view starts with its first ``call`` event; the
+  disposition of an outbound call decides its contact's status (``apply_disposition``).
 """
 
 from __future__ import annotations
