@@ -279,5 +279,6 @@ class Outbound:
         if self._closed or call.phase not in (Phase.CONNECTING, Phase.CONNECTED) or call.operator is None \
                 or self.calls.get(call.call_id) is not call:
             return
-        self.journal.event(call.call_id, "max_duration", seconds=call.outbound.max_call_seconds if call.outbound else None)
+        limit = call.outbound.max_call_seconds if call.outbound else None
+        self.journal.event(call.call_id, "max_duration", seconds=limit)
         self._end_connected(call, "maximum call duration", outcome="max_duration")
