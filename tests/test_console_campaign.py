@@ -241,6 +241,9 @@ def test_s_sends_skip_and_the_next_contact_replaces_the_card() -> None:
         await pilot.press("s")
         assert (await gateway.wait_for("skip"))["call_id"] == "sbx-1"
         assert not gateway.sent("dial") and gateway.preview is None
+        # the ack takes the contact off the screen (no preview_cancelled follows)
+        await until(lambda: text_of(app, "#pop") == "No call.")
+        assert footer_action(app, "d") == "disposition"
         nxt = preview_msg("sbx-2")
         nxt["contact"] = {**nxt["contact"], "name": "Olga Smirnova", "phone": "+74957654321",
                           "extension": None, "attempts": 0, "fields": {"plan": "Silver"}}
@@ -322,7 +325,8 @@ def test_unanswered_outcomes_are_shown_until_the_next_contact() -> None:
     async def body(app: ConsoleApp, pilot: Pilot, gateway: FakeGateway, phone: FakePhone):
         for n, (outcome, words) in enumerate([("busy", "busy"), ("no_answer", "no answer"),
                                               ("failed", "failed"),
-                                              ("operator_failed", "your phone did not answer")]):
+                                              ("operator_failed", "your phone did not answer"),
+                                              ("cancelled", "cancelled before they answered")]):
             call_id = f"sbx-{n}"
             await gateway.push(preview_msg(call_id))
             await until(lambda: app.model.call_id == call_id)

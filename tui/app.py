@@ -350,8 +350,13 @@ class ConsoleApp(App):
         if preview is None:
             self._log("No contact to skip.", "yellow")
             return
-        self._send("skip", f"Skipped {preview.contact.name or preview.contact.phone}.",
-                   call_id=preview.call_id)
+        self.run_worker(self._skip(preview), group="commands")
+
+    async def _skip(self, preview: Preview) -> None:
+        if await self._command("skip", f"Skipped {preview.contact.name or preview.contact.phone}.",
+                               call_id=preview.call_id):
+            if self.model.preview_skipped(preview.call_id):  # unless the next one came first
+                self._show({"call"})
 
     def save_disposition(self, code: str) -> None:
         call_id = self.model.call_id

@@ -36,7 +36,9 @@ OUTCOME_TEXT = {
     "no_answer": "no answer",
     "failed": "failed (the number could not be reached)",
     "operator_failed": "your phone did not answer",
+    "cancelled": "cancelled before they answered",
     "max_duration": "ended at the maximum duration",
+    "transferred": "transferred",
 }
 
 
@@ -238,6 +240,13 @@ class ConsoleModel:
                 self.last_call_id = None
             self.call = None
         return {"call"}
+
+    def preview_skipped(self, call_id: str) -> bool:
+        """The server took ``call_id``'s contact back (its ack; no preview_cancelled follows)."""
+        if self.preview is not None and self.preview.call_id == call_id:
+            self.preview = None
+            return True
+        return False
 
     def disposition_saved(self, call_id: str) -> None:
         """The disposition of ``call_id`` is stored: its notes and screen pop are done."""
