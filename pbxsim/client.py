@@ -131,7 +131,7 @@ class SimControl:
         return await self._request("GET", f"/_sim/numbers/{quote(number, safe='+')}")
 
     async def set_number(self, number: str, **behaviour: Any) -> dict[str, Any]:
-        """``answer_after``, ``busy``, ``no_answer``, ``hangup_after``, ``sends_audio``."""
+        """``answer_after``, ``busy``, ``no_answer``, ``hangup_after``, ``sends_audio``, ``audio``."""
         return await self._request("POST", f"/_sim/numbers/{quote(number, safe='+')}", behaviour)
 
     # --- everything ------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ through the trunk, operators' phones, numbers dialled out through the trunk.
     GET|POST /_sim/phones/{ext}      {"registered", "answer_after", "hangup_after", "reject", ...,
                                       "uri": "sip:1001@127.0.0.1:5070" (a real SIP phone; null: simulated)}
     GET  /_sim/numbers               → the default and every configured number
-    GET|POST /_sim/numbers/{number}  {"answer_after", "busy", "no_answer", "hangup_after", ...}
+    GET|POST /_sim/numbers/{number}  {"answer_after", "busy", "no_answer", "hangup_after", ...,
+                                      "audio": {"tone": hz} (what a real phone bridged with it hears)}
     GET  /_sim/state                 → speed, channels, bridges, endpoints, apps
 
 Input is checked before the world sees it (``validate``, pure): an unknown field, a
@@ -102,6 +103,7 @@ NUMBER_FIELDS: Mapping[str, Field] = {
     "no_answer": Field("bool"),
     "hangup_after": OPTIONAL_DELAY,
     "sends_audio": Field("bool"),
+    "audio": Field("audio", nullable=True),
 }
 DTMF_FIELDS: Mapping[str, Field] = {
     "digits": Field("digits", required=True),

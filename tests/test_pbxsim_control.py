@@ -334,9 +334,11 @@ def test_number_behaviours_drive_originates_through_the_trunk(tmp_path: Path) ->
             busy_number, silent_number, talker = "+74950000001", "+74950000002", "+74950000003"
             await t.control.set_number(busy_number, busy=True)
             await t.control.set_number(silent_number, no_answer=True)
-            await t.control.set_number(talker, answer_after=2, hangup_after=4)
+            await t.control.set_number(talker, answer_after=2, hangup_after=4, audio={"tone": 440})
             numbers = await t.control.numbers()
             assert numbers["numbers"][busy_number]["busy"] is True
+            assert numbers["numbers"][talker]["audio"] == {"tone": 440.0}  # what real phones hear from it
+            assert numbers["numbers"][busy_number]["audio"] is None
             assert (await t.control.number("+74959999999"))["configured"] is False
 
             status, leg = await originate(t, f"PJSIP/{busy_number}@trunk")
@@ -460,6 +462,7 @@ BAD_REQUESTS = [
     ("POST", "/_sim/numbers/+7495000", {"reject": True}, "reject", "unknown field"),
     ("POST", "/_sim/numbers/+7495000", {"hangup_after": -3}, "hangup_after", ">= 0"),
     ("POST", "/_sim/numbers/7495-000", {"busy": True}, "number", "malformed"),
+    ("POST", "/_sim/numbers/+7495000", {"audio": {"tone": 5}}, "audio.tone", "between 20 and 7900"),
     ("GET", "/_sim/numbers/abc", None, "number", "malformed"),
 ]
 

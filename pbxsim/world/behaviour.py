@@ -30,13 +30,15 @@ class PhoneBehaviour:
 
 @dataclass(frozen=True)
 class NumberBehaviour:
-    """A number dialled out through the trunk."""
+    """A number dialled out through the trunk. ``audio`` is what a real SIP phone bridged
+    with it hears (pbxsim's SIP side), as a caller's: a customer a campaign dials."""
 
     answer_after: float = 2.0
     busy: bool = False
     no_answer: bool = False
     hangup_after: float | None = None
     sends_audio: bool = True
+    audio: Mapping[str, Any] | None = None  # {"tone": hz} or {"wav": path}
 
 
 @dataclass(frozen=True)
