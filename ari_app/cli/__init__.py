@@ -21,7 +21,7 @@ def _register() -> None:
     # Imported here so that `switchboard --help` stays fast and a command module
     # cannot import-cycle with this group.
     from ari_app.cli import check_config, console, demo, init, operators, pbxsim, serve, simulate  # noqa: F401
-    from ari_app.cli import campaign, dnc, export, report  # noqa: F401
+    from ari_app.cli import campaign, dnc, export, import_cmd, report  # noqa: F401
 
 
 _register()
