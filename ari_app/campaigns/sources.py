@@ -124,10 +124,13 @@ def sniff_delimiter(text: str) -> str:
     for delimiter in DELIMITERS:
         if delimiter not in sample:
             continue
+        records: list[list[str]] = []
         try:
-            records = [r for r in csv.reader(io.StringIO(sample), delimiter=delimiter) if any(c.strip() for c in r)]
+            for record in csv.reader(io.StringIO(sample), delimiter=delimiter):
+                if any(c.strip() for c in record):
+                    records.append(record)
         except csv.Error:
-            continue
+            pass  # a quote left open in the sample: judge by the records before it
         if not records:
             continue
         counts: dict[int, int] = {}
@@ -179,9 +182,34 @@ class CsvSource(Source):
         shown = {"\t": "tab"}.get(self.delimiter, repr(self.delimiter))
         self.description = f"CSV, {self.encoding}, delimiter {shown}"
 
+    def _lines(self) -> Iterator[str]:
+        """The file's lines as text. ASCII-compatible encodings are decoded a line at a
+        time, so that a byte that is not in the encoding is reported on its own line."""
+        if self.encoding.startswith("utf-16"):
+            text = io.TextIOWrapper(self._raw, encoding=self.encoding, errors="strict", newline="")
+            try:
+                yield from text
+            finally:
+                try:
+                    text.detach()  # the raw file is ours to close
+                except ValueError:
+                    pass  # closed already
+            return
+        decode = codecs.getdecoder(self.encoding)
+        first = self.encoding
+        rest = "utf-8" if first == "utf-8-sig" else first  # the BOM starts the file only
+        self._line = 0
+        for number, raw in enumerate(self._raw, start=1):
+            self._line = number
+            try:
+                yield decode(raw)[0] if number == 1 else raw.decode(rest)
+            except UnicodeDecodeError as exc:
+                other = "utf-8" if self.encoding == "cp1251" else "cp1251"
+                raise SourceError(f"{self.path}:{number}: not {self.encoding} text: byte 0x{raw[exc.start]:02x} "
+                                  f"(give --encoding {other}?)") from None
+
     def rows(self) -> Iterator[Row]:
-        text = io.TextIOWrapper(self._raw, encoding=self.encoding, errors="strict", newline="")
-        reader = csv.reader(text, delimiter=self.delimiter)
+        reader = csv.reader(self._lines(), delimiter=self.delimiter)
         line = 1
         try:
             for cells in reader:
@@ -191,16 +219,10 @@ class CsvSource(Source):
                         yield start, cells
                         break
         except UnicodeDecodeError as exc:
-            hint = " (give --encoding cp1251 or utf-8)"
-            raise SourceError(f"{self.path}:{line}: not {self.encoding} text: byte 0x{exc.object[exc.start]:02x}"
-                              f"{hint}") from None
+            raise SourceError(f"{self.path}: not {self.encoding} text: byte 0x{exc.object[exc.start]:02x} "
+                              f"(give --encoding)") from None
         except csv.Error as exc:
             raise SourceError(f"{self.path}:{line}: {exc} (an unclosed quote?)") from None
-        finally:
-            try:
-                text.detach()  # the raw file is ours to close
-            except ValueError:
-                pass  # closed already
 
     def progress(self) -> tuple[int, int]:
         try:
