@@ -158,7 +158,7 @@ class Mover:
 
 
 # --- an import's life ------------------------------------------------------------------------
-def _pid_alive(pid: int | None) -> bool:
+def pid_alive(pid: int | None) -> bool:
     if not pid:
         return False
     try:
@@ -199,7 +199,7 @@ def recover_killed_imports(conn: sqlite3.Connection) -> list[int]:
     """Imports left ``running`` by a process that died (SIGKILL, power cut): failed,
     their contacts deleted. Returns their ids."""
     rows = conn.execute("SELECT id, pid FROM imports WHERE state = 'running'").fetchall()
-    dead = [import_id for import_id, pid in rows if pid == os.getpid() or not _pid_alive(pid)]
+    dead = [import_id for import_id, pid in rows if pid == os.getpid() or not pid_alive(pid)]
     for import_id in dead:
         fail(conn, import_id)
     # Failed imports whose deletion was itself cut short.
@@ -227,7 +227,7 @@ def start(conn: sqlite3.Connection, db: Any, settings: CampaignSettings, path: P
         if found is not None:
             running = conn.execute("SELECT pid FROM imports WHERE campaign_id = ? AND state = 'running'",
                                    (found[0],)).fetchall()
-            live = [pid for (pid,) in running if _pid_alive(pid)]
+            live = [pid for (pid,) in running if pid_alive(pid)]
             if live:
                 raise ImportRefused(f"campaign {settings.name!r}: another import of it is running (pid {live[0]})")
         campaign_id = save_campaign(db, settings)

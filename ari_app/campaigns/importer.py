@@ -16,6 +16,8 @@ scratch files live in a temporary directory that goes with it.
 
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
 import tempfile
 import time
@@ -100,6 +102,17 @@ class ImportReport:
         return self.duplicates + self.invalid + self.do_not_call
 
 
+_SCRATCH_PREFIX = "switchboard-import-"
+
+
+def _remove_stale_scratch() -> None:
+    """Scratch directories of imports whose process died (SIGKILL leaves them behind)."""
+    for path in Path(tempfile.gettempdir()).glob(f"{_SCRATCH_PREFIX}*-*"):
+        pid = path.name[len(_SCRATCH_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not import_store.pid_alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def _database_path(target: Any) -> Path:
     return Path(getattr(target, "path", target))  # a Store, or the database's path
 
@@ -122,7 +135,8 @@ def import_file(target: Any, path: str | Path, settings: CampaignSettings,
         raise ImportFailed(str(exc)) from None
     report = ImportReport(file=str(path), campaign=settings.name, dry_run=options.dry_run,
                           source=source.description)
-    with tempfile.TemporaryDirectory(prefix="switchboard-import-") as scratch:
+    _remove_stale_scratch()
+    with tempfile.TemporaryDirectory(prefix=f"{_SCRATCH_PREFIX}{os.getpid()}-") as scratch:
         with source:
             try:
                 columns, rows = read_header(source, options.mapping, str(path))
