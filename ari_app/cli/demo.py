@@ -24,9 +24,13 @@ from ari_app.cli.common import config_option, config_path
 @click.option("--sip/--no-sip", default=True, show_default=True,
               help="Real SIP calls to the console's softphone when pjsua2 runs here; "
                    "--no-sip uses a fake phone.")
+@click.option("--campaign/--no-campaign", default=True, show_default=True,
+              help="Campaign 'demo' (data/demo-contacts.csv, data/demo-script.md) for the demo "
+                   "operator: between inbound calls, contacts to dial.")
 @click.option("--headless", is_flag=True,
-              help="No console UI: the operator is driven automatically (ready, answer, "
-                   "disposition) and a summary is printed; for CI and checking a machine.")
+              help="No console UI: the operator is driven automatically (ready, answer, dial "
+                   "previewed contacts, disposition) and a summary is printed; for CI and "
+                   "checking a machine.")
 @click.option("--duration", type=click.FloatRange(min=0, min_open=True), default=None,
               help="With --headless: seconds to run (default 30).")
 @click.option("--input-device", default=None, metavar="NAME|INDEX",
@@ -36,18 +40,20 @@ from ari_app.cli.common import config_option, config_path
               help="Headset speaker (PortAudio name or index; default: the one chosen "
                    "with F2 in the console, else the system's).")
 def demo_command(config_file: str | None, operator: str, rate: float, speed: float | None, seed: int | None,
-                 sip: bool, headless: bool, duration: float | None, input_device: str | None,
+                 sip: bool, campaign: bool, headless: bool, duration: float | None, input_device: str | None,
                  output_device: str | None) -> None:
     """Run pbxsim, the server with the sample config, a stream of simulated callers and
     the operator console logged in as the demo operator, all in a temp dir. Press r to
-    get calls; ctrl+q (or ctrl+c) quits and stops every process it started."""
+    get calls, and between them contacts of campaign 'demo' (d dials, s skips); ctrl+q
+    (or ctrl+c) quits and stops every process it started."""
     from ari_app.config.problems import ConfigError
     from ari_app.demo import DemoError, DemoOptions
     from ari_app.demo.headless import run_headless
     if duration is not None and not headless:
         raise click.UsageError("--duration needs --headless.")
     options = DemoOptions(config=config_path(config_file).resolve(), operator=operator, rate=rate,
-                          speed=speed or (10.0 if headless else 1.0), seed=seed, sip=None if sip else False)
+                          speed=speed or (10.0 if headless else 1.0), seed=seed, sip=None if sip else False,
+                          campaign=campaign)
     try:
         if headless:
             logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -52,6 +52,11 @@ def demo_notices(stack: DemoStack) -> list[str]:
              f"arrives about every {every:.0f} s and colleagues take calls too. "
              "Press r to get calls, a to answer, n for notes, d for the disposition; "
              "ctrl+q quits and stops everything."]
+    if opts.campaign:
+        lines.append(f"Campaign demo ({stack.tally.imported} contacts, for you alone): when no caller "
+                     "waits you get a contact and its script; d dials (your phone answers by itself), "
+                     "s skips, t puts the customer through to the client's manager; after the call "
+                     "d sets the disposition.")
     if stack.use_sip:
         from tui.phone.engine import pjsua_unavailable_reason
 

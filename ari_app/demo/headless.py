@@ -3,8 +3,11 @@ driven automatically through the same gateway and softphone a console uses.
 
 ``AutoOperator`` logs in over the gateway WebSocket, starts the softphone (pjsua2 on its
 local URI when the demo has a SIP side), goes ready, answers a ringing call after a
-short pause and, in wrap-up, saves a random disposition with a line of notes. Useful
-for CI and for checking a fresh machine: ``run_headless`` prints a summary of the calls.
+short pause and, in wrap-up, saves a random disposition with a line of notes. A
+campaign contact shown in preview is dialled after a moment's reading (the phone that
+then rings is answered like any other); after an answered one the disposition is one a
+sales call ends with. Useful for CI and for checking a fresh machine: ``run_headless``
+prints a summary of the calls, inbound and outbound.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from ari_app.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 Out = Callable[[str], None]
+OUTBOUND_DISPOSITIONS = ("sale", "no_sale", "callback", "info")  # how the demo's sales calls end
+READ_PREVIEW = (0.5, 1.5)  # seconds the automatic operator "reads" a contact before dialling
 
 
 class AutoOperator:
@@ -37,7 +42,9 @@ class AutoOperator:
         self.dispositions: tuple[str, ...] = ()
         self.status = ""
         self.last_call: str | None = None
+        self.outbound: set[str] = set()  # call ids of campaign calls
         self.handled = 0
+        self.dialled = 0  # dial commands the server accepted
         self._tasks = TaskSet(log, "auto-operator task")
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -78,20 +85,38 @@ class AutoOperator:
             self.phone.answer()
 
     def _message(self, msg: Any) -> None:
-        from tui.gateway_messages import Call, OperatorState
+        from tui.gateway_messages import Call, OperatorState, Preview
 
         if isinstance(msg, Call) and msg.call_id:
             self.last_call = msg.call_id
+            if msg.direction == "outbound":
+                self.outbound.add(msg.call_id)
+        elif isinstance(msg, Preview) and msg.call_id and msg.mode == "preview":
+            self._tasks.spawn(self._dial(msg.call_id), "dial")
         elif isinstance(msg, OperatorState):
             if msg.status == "wrapup" and self.status != "wrapup" and self.last_call:
                 self._tasks.spawn(self._dispose(self.last_call), "disposition")
             self.status = msg.status
 
+    async def _dial(self, call_id: str) -> None:
+        """Dial the previewed contact once it has been "read"."""
+        from tui.gateway_client import CommandFailed
+
+        await asyncio.sleep(self.rng.uniform(*READ_PREVIEW))
+        try:
+            await self.client.command("dial", call_id=call_id)
+        except CommandFailed as exc:  # withdrawn meanwhile (a pause, the lock's end)
+            if self.client is not None and self.client.connected:
+                log.warning("dial refused: %s", exc.message)
+            return
+        self.dialled += 1
+
     async def _dispose(self, call_id: str) -> None:
         from tui.gateway_client import CommandFailed
 
         await asyncio.sleep(self.rng.uniform(0.2, 0.8))
-        code = self.rng.choice(self.dispositions)
+        sales = [code for code in OUTBOUND_DISPOSITIONS if code in self.dispositions]
+        code = self.rng.choice(sales if call_id in self.outbound and sales else self.dispositions)
         try:
             await self.client.command("disposition", call_id=call_id, code=code,
                                       notes=f"demo: handled automatically ({code})")
@@ -135,9 +160,15 @@ async def summary_lines(stack: DemoStack) -> list[str]:
     colleagues = sum(n for op, n in t.answered.items() if op != me)
     saved = await stack.dispositions()
     ended = ", ".join(f"{n} {outcome}" for outcome, n in sorted(t.finished.items())) or "none"
-    return [f"demo: {t.placed} calls placed; answered by {me}: {t.answered.get(me, 0)}, "
-            f"by colleagues: {colleagues}; ended: {ended}",
-            f"demo: dispositions saved by {me}: {saved}"]
+    lines = [f"demo: {t.placed} calls placed; answered by {me}: {t.answered.get(me, 0)}, "
+             f"by colleagues: {colleagues}; ended: {ended}"]
+    if stack.options.campaign:
+        outcomes = ", ".join(f"{n} {outcome}" for outcome, n in sorted(t.outbound.items())) or "none"
+        contacts = ", ".join(f"{n} {status}" for status, n in sorted((await stack.campaign_contacts()).items()))
+        lines.append(f"demo: campaign demo ({t.imported} contacts): previews to {me}: {t.previews}, "
+                     f"dialled: {t.dialled}, reached: {t.reached}; ended: {outcomes}; contacts now: {contacts}")
+    lines.append(f"demo: dispositions saved by {me}: {saved}")
+    return lines
 
 
 async def run_headless(options: DemoOptions, duration: float, out: Out = print) -> int:

@@ -15,6 +15,12 @@ console's softphone on a local port (``sip_uri``) when pjsua2 runs here (pbxsim 
 runs ``--sip`` and calls it for real), else pbxsim's simulated phone answering by itself.
 The other operators of the config get simulated phones that answer after a few seconds
 and go back to ready after their wrap-up, so calls flow with nobody at the keyboard.
+
+Unless ``campaign`` is off, the store starts with campaign "demo" (``ari_app.demo.campaign``):
+``data/demo-contacts.csv`` imported by ``switchboard import``'s own code, for the demo
+operator alone, so between inbound calls (which come first) they get previews to dial.
+Each of its numbers is set up in pbxsim as a customer (most answer, some are busy or do
+not answer), and an answered customer hangs up after a random talk time.
 """
 
 from __future__ import annotations
@@ -34,9 +40,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import click
+
 from ari_app.config.loader import load_config
 from ari_app.config.model import Config
 from ari_app.config.server import AgiSettings, AmiSettings, AriSettings, GatewaySettings, ServerSettings
+from ari_app.core.acd import OUTBOUND
+from ari_app.demo import campaign as demo_campaign
 from ari_app.demo.callers import DID, PATIENCE, CallerPlan, next_gap, plan_caller
 from ari_app.demo.voices import make_voices
 from ari_app.gateway.accounts import add_operator
@@ -71,6 +81,9 @@ class DemoOptions:
     talk: tuple[float, float] = (20.0, 60.0)  # simulated seconds
     voices: bool = True
     etc: Path = ASTERISK_ETC
+    campaign: bool = True  # campaign "demo" with data/demo-contacts.csv for the demo operator
+    contacts: Path = demo_campaign.CONTACTS
+    script: Path = demo_campaign.SCRIPT
 
 
 @dataclass
@@ -80,7 +93,12 @@ class Tally:
     placed: int = 0
     offers: dict[str, int] = field(default_factory=dict)
     answered: dict[str, int] = field(default_factory=dict)
-    finished: dict[str, int] = field(default_factory=dict)  # by outcome
+    finished: dict[str, int] = field(default_factory=dict)  # inbound calls, by outcome
+    imported: int = 0  # contacts of the demo campaign
+    previews: int = 0  # contacts shown to the demo operator
+    dialled: int = 0  # outbound calls placed
+    reached: int = 0  # outbound calls whose customer answered
+    outbound: dict[str, int] = field(default_factory=dict)  # outbound calls ended, by outcome
 
 
 def tcp_port_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -220,6 +238,8 @@ class DemoStack:
         self.extension = ""
         self._tasks = TaskSet(log, "demo task")
         self._talk: dict[str, float] = {}  # caller id -> talk time, until connected
+        self._outbound: dict[str, set[str]] = {}  # outbound call id -> the states it went through
+        self._customers = random.Random(None if options.seed is None else f"customers-{options.seed}")
         self._traffic = False
 
     # --- life cycle ---------------------------------------------------------------------------
@@ -276,11 +296,41 @@ class DemoStack:
         self.sb.controller.listeners.append(self._on_event)
         if opts.voices:
             self.voices = await asyncio.to_thread(make_voices, self.tmp)
+        if opts.campaign:
+            await self._campaign()
         if self.use_sip:
             self.phone_port = free_port(socket.SOCK_DGRAM)
             await self.sim.set_phone(op.extension, registered=True, uri=self.sip_uri)
         else:
             await self.sim.set_phone(op.extension, registered=True, answer_after=2.0)
+
+    async def _campaign(self) -> None:
+        """Campaign "demo": the contacts imported as ``switchboard import`` does, each
+        number a customer in pbxsim, the manager a number that answers."""
+        from ari_app.campaigns.importer import ImportFailed, import_file
+        from ari_app.campaigns.settings import CampaignSettings
+        from ari_app.cli.campaign_options import settings_from_options
+
+        assert self.sb is not None and self.sb.store is not None and self.sim is not None
+        assert self.config is not None
+        opts, store, defaults = self.options, self.sb.store, self.config.defaults
+        try:
+            settings = settings_from_options(
+                CampaignSettings(demo_campaign.NAME), demo_campaign.campaign_options(opts.operator, opts.script),
+                region_default=defaults.region, timezone_default=defaults.timezone,
+                known_operators=set(self.config.operators), new=True)
+            report = await asyncio.to_thread(import_file, store, opts.contacts, settings)
+        except (ImportFailed, click.ClickException) as exc:
+            raise DemoError(f"the demo campaign cannot be created: {exc}") from None
+        self.tally.imported = report.imported
+        phones = await store.read(lambda db: [row["phone"] for row in db.query(
+            "SELECT phone FROM contacts WHERE campaign_id = (SELECT id FROM campaigns WHERE name = ?)"
+            " ORDER BY id", [demo_campaign.NAME])])
+        for phone in phones:
+            plan = demo_campaign.plan_customer(self._customers, phone, self.voices)
+            await self.sim.set_number(phone, **plan.behaviour())
+        if settings.manager_number:
+            await self.sim.set_number(settings.manager_number, **demo_campaign.manager_behaviour(self.voices))
 
     async def _until(self, predicate: Any, what: str, timeout: float = START_TIMEOUT) -> None:
         deadline = time.monotonic() + timeout
@@ -330,6 +380,17 @@ class DemoStack:
             "SELECT count(*) AS n FROM dispositions WHERE operator = ?", [self.options.operator])))
         return int(rows[0]["n"]) if rows else 0
 
+    async def campaign_contacts(self) -> dict[str, int]:
+        """The demo campaign's contacts by status (new, retry, done, ...)."""
+        from ari_app.campaigns.repository import list_campaigns
+
+        if self.sb is None or self.sb.store is None:
+            return {}
+        store = self.sb.store
+        await store.aflush()
+        campaigns = await store.read(list_campaigns)
+        return next((dict(c["by_status"]) for c in campaigns if c["settings"].name == demo_campaign.NAME), {})
+
     # --- traffic -----------------------------------------------------------------------------
     async def start_traffic(self) -> None:
         """Colleagues log in ready with simulated phones; callers start arriving."""
@@ -371,10 +432,33 @@ class DemoStack:
             talk = self._talk.pop(str(data.get("call_id")), None)
             if talk is not None:
                 self._tasks.spawn(self._hang_up_after(str(data["call_id"]), talk), "demo-talk")
-        elif kind == "finished":
+        elif kind == "finished" and data.get("queue") != OUTBOUND:  # campaign calls: counted below
             outcome = str(data.get("outcome"))
             tally.finished[outcome] = tally.finished.get(outcome, 0) + 1
             self._talk.pop(str(data.get("call_id")), None)
+        elif kind == "preview" and data.get("operator") == self.options.operator:
+            tally.previews += 1
+        elif kind == "call" and data.get("direction") == "outbound":
+            self._outbound_call(str(data.get("call_id")), str(data.get("state")), data.get("outcome"))
+
+    def _outbound_call(self, call_id: str, state: str, outcome: Any) -> None:
+        """A campaign call's ``call`` event, counted once per call: dialled, reached (an
+        answered customer then gets its talk time; a warm transfer's return to the
+        customer is ``connected`` again), ended with its outcome."""
+        tally = self.tally
+        if state == "ended":
+            self._outbound.pop(call_id, None)
+            key = str(outcome or "unknown")
+            tally.outbound[key] = tally.outbound.get(key, 0) + 1
+            return
+        seen = self._outbound.setdefault(call_id, set())
+        if not seen:
+            tally.dialled += 1
+        if state == "connected" and state not in seen:
+            tally.reached += 1
+            talk = demo_campaign.talk_time(self._customers, self.options.talk)
+            self._tasks.spawn(self._hang_up_after(call_id, talk), "demo-customer-talk")
+        seen.add(state)
 
     async def _hang_up_after(self, call_id: str, talk: float) -> None:
         await asyncio.sleep(talk / self.options.speed)

@@ -1,4 +1,5 @@
-"""Short spoken phrases for the demo's callers, made with espeak-ng when it is installed.
+"""Short spoken phrases for the demo's callers, customers and manager, made with
+espeak-ng when it is installed.
 
 Optional by design: without ``espeak-ng`` (or when it fails) there are no voices and
 callers play tones instead. The WAVs are converted to 8 kHz mono 16-bit, what a
@@ -12,16 +13,20 @@ import subprocess
 import wave
 from pathlib import Path
 
-# IVR language digit -> (espeak-ng voice, phrase)
+# key -> (espeak-ng voice, phrase): callers by IVR language digit, then the campaign's
+# customers answering the phone and the client's manager taking a transfer
 PHRASES: dict[str, tuple[str, str]] = {
     "1": ("en-us", "Hello, this is a demo caller. I have a question about my order, can you help me?"),
     "2": ("ru", "Здравствуйте, это демонстрационный звонок. У меня вопрос по заказу."),
+    "customer-en": ("en-us", "Hello? Yes, speaking. Who is calling, please?"),
+    "customer-ru": ("ru", "Алло? Да, слушаю вас. А кто это звонит?"),
+    "manager": ("ru", "Отдел продаж, Борис, слушаю вас."),
 }
 RATE = 8000
 
 
 def make_voices(directory: Path, espeak: str | None = None, timeout: float = 10.0) -> dict[str, str]:
-    """WAV paths by language digit; empty when espeak-ng is missing or fails."""
+    """WAV paths by ``PHRASES`` key; empty when espeak-ng is missing or fails."""
     espeak = espeak or shutil.which("espeak-ng")
     if espeak is None:
         return {}
