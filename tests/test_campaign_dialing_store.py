@@ -350,15 +350,28 @@ def test_the_operators_phone_failing_gives_the_attempt_back(dialing):
     assert dialing.claim("boris", NOON + 31).id == contact  # due again at once
 
 
-def test_finishing_does_not_unlock_a_contact_someone_else_holds_now(dialing):
+def test_the_operator_hanging_up_while_the_customer_rings_gives_the_attempt_back_for_later(dialing):
+    campaign = dialing.campaign()
+    contact = dialing.contact(campaign, status="retry", attempts=1, next_attempt_at=NOON - 10)
+
+    assert attempt(dialing, contact, "cancelled", NOON) is ContactStatus.RETRY
+    row = dialing.row(contact)
+    assert (row["status"], row["attempts"], row["last_outcome"], row["locked_by"]) == ("retry", 1, "cancelled", None)
+    ended = row["updated_at"]
+    assert dialing.claim("boris", ended + SKIP_DELAY - 1) is None  # like a skip
+    assert dialing.claim("boris", ended + SKIP_DELAY).id == contact
+
+
+def test_finishing_changes_nothing_of_a_contact_someone_else_holds_now(dialing):
     campaign = dialing.campaign()
     contact = dialing.contact(campaign)
     dialing.claim("anna")
     dialing.run(lambda db: start_attempt(db, contact, "anna", "sbx-9", NOON, NOON + 10))
     assert dialing.claim("boris", NOON + 10).id == contact  # anna's server died mid-call
 
-    dialing.run(lambda db: finish_attempt(db, contact, "anna", "sbx-9", "busy", NOON + 20))
-    assert dialing.row(contact)["locked_by"] == "boris"
+    assert dialing.run(lambda db: finish_attempt(db, contact, "anna", "sbx-9", "busy", NOON + 20)) is None
+    row = dialing.row(contact)
+    assert (row["locked_by"], row["status"], row["last_outcome"]) == ("boris", "new", None)
 
 
 def test_an_attempt_ending_after_a_wrong_number_disposition_leaves_it_invalid(dialing):

@@ -42,34 +42,19 @@ from ari_app.controller.actions import caller_id, new_id
 from ari_app.controller.model import LEG_VAR, Leg, LegRole, LiveCall, OutboundCall, Phase, Route
 from ari_app.controller.transfers import TransferError
 from ari_app.core.acd import OUTBOUND
-from ari_app.core.campaign import SKIP_DELAY, outcome_of_cause
+from ari_app.core.campaign import CANCELLED, OPERATOR_FAILED, outcome_of_cause
 from ari_app.store.campaign_dialing import finish_attempt
 
 log = logging.getLogger(__name__)
 
-OPERATOR_FAILED = "operator_failed"
-CANCELLED = "cancelled"  # the operator hung up before the customer answered
 PHONE_DID_NOT_ANSWER = "phone did not answer"
 ATTEMPT_OUTCOMES = ("answered", "busy", "no_answer", "failed", "max_duration", "transferred", OPERATOR_FAILED)
 
 
 def record_attempt(contact: int, login: str, call_id: str, outcome: str, now: float) -> Callable[[Any], Any]:
-    """The store op recording an attempt's ``outcome`` (``finish_attempt``), only while
-    the contact is still locked to ``login``: a second recording (after a restart) or
-    one whose lock was lost (someone else has the contact now) changes nothing.
-    ``cancelled`` is no attempt: given back like ``operator_failed``, then due again
-    after ``SKIP_DELAY``, like a skip."""
-    def op(db: Any) -> Any:
-        row = db.execute("SELECT locked_by FROM contacts WHERE id = ?", [contact]).fetchone()
-        if row is None or row[0] != login:
-            return None
-        if outcome != CANCELLED:
-            return finish_attempt(db, contact, login, call_id, outcome, now)
-        status = finish_attempt(db, contact, login, call_id, OPERATOR_FAILED, now)
-        db.execute("UPDATE contacts SET next_attempt_at = ?, last_outcome = ? WHERE id = ?",
-                   [now + SKIP_DELAY, CANCELLED, contact])
-        return status
-    return op
+    """The store op recording an attempt's ``outcome`` (``finish_attempt``: nothing
+    happens unless the contact is still locked to ``login``)."""
+    return lambda db: finish_attempt(db, contact, login, call_id, outcome, now)
 
 
 class Outbound:

@@ -34,8 +34,11 @@ from typing import Any
 from ari_app.campaigns.repository import VISIBLE, campaign_by_id
 from ari_app.campaigns.settings import CampaignSettings
 from ari_app.core.campaign import (
+    CANCELLED,
     DIALABLE,
+    GIVEN_BACK_OUTCOMES,
     PREVIEW_LOCK,
+    SKIP_DELAY,
     ContactStatus,
     after_attempt,
     after_disposition,
@@ -293,18 +296,24 @@ def _contact(db: Any, contact_id: int) -> tuple[dict[str, Any], CampaignSettings
 
 
 def finish_attempt(db: Any, contact_id: int, operator: str, call_id: str, outcome: str,
-                   now: float) -> ContactStatus:
+                   now: float) -> ContactStatus | None:
     """The attempt ``start_attempt`` began has ended with ``outcome``: set the contact's
     status and next attempt by the campaign's rules, note the outcome on the contact
-    (and on the call, unless the server set one), unlock it. ``operator_failed`` (the
-    operator's phone never answered) is not the contact's fault: the attempt is given
-    back and the contact is due again at once, status unchanged. Call it before
-    ``apply_disposition``: an answered contact is ``done`` until its disposition
-    (one found ``invalid`` or ``dnc`` already stays so)."""
+    (and on the call, unless the server set one), unlock it. Only while the contact is
+    still locked to ``operator``: a second recording (after a restart) or one whose
+    lock was lost (someone else has the contact now) changes nothing and returns None.
+    ``operator_failed`` (the operator's phone never answered) and ``cancelled`` (the
+    operator hung up while the customer's phone rang) are not the contact's doing: the
+    attempt is given back, status unchanged, due again at once or after ``SKIP_DELAY``.
+    Call it before ``apply_disposition``: an answered contact is ``done`` until its
+    disposition (one found ``invalid`` or ``dnc`` already stays so)."""
     contact, settings = _contact(db, contact_id)
+    if contact["locked_by"] != operator:
+        return None
     current = ContactStatus(contact["status"])
-    if outcome == "operator_failed":
-        status, attempts, next_at = current, max(0, contact["attempts"] - 1), None
+    if outcome in GIVEN_BACK_OUTCOMES:
+        next_at = now + SKIP_DELAY if outcome == CANCELLED else None
+        status, attempts = current, max(0, contact["attempts"] - 1)
     else:
         attempts = contact["attempts"]
         status, next_at = after_attempt(outcome, attempts, settings, now)
@@ -312,12 +321,10 @@ def finish_attempt(db: Any, contact_id: int, operator: str, call_id: str, outcom
             status, next_at = current, None
     db.execute(
         "UPDATE contacts SET status = :status, attempts = :attempts, next_attempt_at = :next,"
-        " last_outcome = :outcome, updated_at = :now,"
-        " locked_by = CASE WHEN locked_by = :operator THEN NULL ELSE locked_by END,"
-        " locked_until = CASE WHEN locked_by = :operator THEN NULL ELSE locked_until END"
+        " last_outcome = :outcome, updated_at = :now, locked_by = NULL, locked_until = NULL"
         " WHERE id = :id",
         {"status": status.value, "attempts": attempts, "next": next_at, "outcome": outcome, "now": now,
-         "operator": operator, "id": contact_id},
+         "id": contact_id},
     )
     db.execute("UPDATE calls SET outcome = ? WHERE id = ? AND outcome IS NULL", [outcome, call_id])
     return status

@@ -5,7 +5,10 @@ clock passed in (the store's ``campaign_dialing`` applies them to contacts)."""
 from ari_app.core.campaign.hours import is_open, local_time, zones_open
 from ari_app.core.campaign.outcomes import (
     ANSWERED_OUTCOMES,
+    CANCELLED,
     DONE_DISPOSITIONS,
+    GIVEN_BACK_OUTCOMES,
+    OPERATOR_FAILED,
     RETRIED_OUTCOMES,
     after_attempt,
     after_disposition,
@@ -24,8 +27,11 @@ from ari_app.core.campaign.status import (
 __all__ = [
     "ANSWERED_OUTCOMES",
     "CALL_LOCK_MARGIN",
+    "CANCELLED",
     "DIALABLE",
     "DONE_DISPOSITIONS",
+    "GIVEN_BACK_OUTCOMES",
+    "OPERATOR_FAILED",
     "PREVIEW_LOCK",
     "RETRIED_OUTCOMES",
     "SKIP_DELAY",

@@ -6,8 +6,9 @@ customer, the operator's disposition (``after_disposition``). Pure functions of 
 campaign's settings and a clock the caller passes.
 
 Outcomes that are not the customer's doing never come here: ``operator_failed``
-(the operator's own phone did not answer) and ``skipped`` (the operator passed on a
-preview) leave the contact's status and attempts as they were; the store's
+(the operator's own phone did not answer), ``cancelled`` (the operator hung up while
+the customer's phone rang) and ``skipped`` (the operator passed on a preview) leave
+the contact's status and attempts as they were; the store's
 ``release_contact``/``finish_attempt`` handle them without asking these rules.
 """
 
@@ -23,6 +24,9 @@ CAUSE_NO_USER_RESPONSE = 18  # 408 Request Timeout
 CAUSE_NO_ANSWER = 19  # 480 Temporarily Unavailable, and Asterisk's own ring timeout
 
 ANSWERED = "answered"
+OPERATOR_FAILED = "operator_failed"  # the operator's phone did not answer: due again at once
+CANCELLED = "cancelled"  # the operator hung up before the customer answered: due after SKIP_DELAY
+GIVEN_BACK_OUTCOMES = (OPERATOR_FAILED, CANCELLED)  # not attempts: the contact is given back
 RETRIED_OUTCOMES = ("busy", "no_answer", "failed")
 # Outcomes of a call whose customer did answer: the disposition decides what follows.
 ANSWERED_OUTCOMES = (ANSWERED, "max_duration", "transferred")
