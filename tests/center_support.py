@@ -150,6 +150,22 @@ async def until_async(check: Callable[[], Awaitable[bool]], timeout: float, mess
         await asyncio.sleep(0.02)
 
 
+async def nothing_left(c: Center) -> None:
+    """No channel, call bridge, call or leg remains (the clean-up's hang-ups and bridge
+    destruction run as tasks: poll, bounded)."""
+    empty = {"channels": [], "bridges": [], "calls": [], "legs": []}
+    last: dict[str, Any] = {}
+
+    async def check() -> bool:
+        nonlocal last
+        last = await c.leftovers()
+        return last == empty
+    try:
+        await until_async(check, 5, "nothing left")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: {last}") from None
+
+
 def prepare_etc(tmp: Path, agi_port: int) -> Path:
     etc = tmp / "etc"
     if not etc.exists():

@@ -17,7 +17,7 @@ from ari_app.campaigns.settings import CallingHours, RetryRules
 from ari_app.config.loader import load_config_text
 from ari_app.controller import prompts
 from ari_app.controller.model import Phase
-from center_support import CENTER, Center, center, until_async
+from center_support import CENTER, Center, center, nothing_left, until_async
 from dialer_support import (FAST, call_events, contact, listen, next_preview, previews, seed, set_campaign,
                             until_contact)
 from pbxsim_support import run
@@ -33,20 +33,6 @@ def bridge_of(c: Center, channel_id: str) -> str | None:
 def hung_up(c: Center, channel_id: str) -> bool:
     ch = c.pbx.world.any_channel(channel_id)
     return ch is not None and ch.destroyed
-
-
-async def nothing_left(c: Center) -> None:
-    empty = {"channels": [], "bridges": [], "calls": [], "legs": []}
-    last: dict[str, Any] = {}
-
-    async def check() -> bool:
-        nonlocal last
-        last = await c.leftovers()
-        return last == empty
-    try:
-        await until_async(check, 5, "nothing left")
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}: {last}") from None
 
 
 def operator_leg(c: Center, call_id: str) -> str:

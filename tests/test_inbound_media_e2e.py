@@ -19,7 +19,7 @@ from ari_app.config.loader import load_config_text
 from ari_app.config.model import Config
 from ari_app.controller import prompts
 from ari_app.store.queries import fetch_events
-from center_support import Center, center, until_async
+from center_support import Center, center, nothing_left, until_async
 from pbxsim_support import run
 
 SPEED = 20.0
@@ -133,22 +133,6 @@ def playback_languages(c: Center) -> dict[str, set[str]]:
     assert c.sb.ari is not None
     c.sb.ari.on("PlaybackStarted", started)
     return seen
-
-
-async def nothing_left(c: Center) -> None:
-    """No channel, call bridge, call or leg remains (the clean-up's hang-ups and bridge
-    destruction run as tasks: poll, bounded)."""
-    empty = {"channels": [], "bridges": [], "calls": [], "legs": []}
-    last: dict[str, Any] = {}
-
-    async def check() -> bool:
-        nonlocal last
-        last = await c.leftovers()
-        return last == empty
-    try:
-        await until_async(check, 5, "nothing left")
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}: {last}") from None
 
 
 # --- 1. announcements -------------------------------------------------------------------------

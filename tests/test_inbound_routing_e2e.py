@@ -22,7 +22,7 @@ from ari_app.config.loader import load_config_text
 from ari_app.config.model import Config
 from ari_app.controller import prompts
 from ari_app.store.queries import CallEvent, fetch_events
-from center_support import Center, center, until_async
+from center_support import Center, center, nothing_left, until_async
 from pbxsim.bus import DialEnd, StasisStarted
 from pbxsim_support import run
 
@@ -71,22 +71,6 @@ async def journal(c: Center, call_id: str) -> list[CallEvent]:
     assert c.sb.store is not None
     await c.sb.store.aflush()
     return await c.sb.store.read(lambda db: fetch_events(db, call_id))
-
-
-async def nothing_left(c: Center) -> None:
-    """No channel, call bridge, kept call or leg, and no operator ringing or on a call."""
-    last: dict[str, Any] = {}
-
-    async def check() -> bool:
-        nonlocal last
-        last = await c.leftovers()
-        return last == NOTHING
-    try:
-        await until_async(check, 5.0, "nothing left")
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}: {last}") from None
-    busy = {login: s.value for login, s in c.controller.engine.operators() if s.value in ("ringing", "on_call")}
-    assert not busy
 
 
 async def hung_up(c: Center, channel_id: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import pytest
 from ari_app.controller import prompts
 from ari_app.controller.model import Phase
 from ari_app.controller.transfers import TransferError
-from center_support import Center, center, until_async
+from center_support import Center, center, nothing_left, until_async
 from pbxsim_support import run
 
 NUMBER = "+74951110000"
@@ -62,20 +62,6 @@ async def connected(c: Center, number: str = "+15551230001") -> tuple[str, str]:
     await c.until(lambda: call in c.controller.calls and c.controller.calls[call].phase is Phase.CONNECTED,
                   message="caller and john bridged")
     return call, c.controller.calls[call].operator_channel
-
-
-async def nothing_left(c: Center) -> None:
-    empty = {"channels": [], "bridges": [], "calls": [], "legs": []}
-    last: dict[str, Any] = {}
-
-    async def check() -> bool:
-        nonlocal last
-        last = await c.leftovers()
-        return last == empty
-    try:
-        await until_async(check, 5, "nothing left")
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}: {last}") from None
 
 
 def test_cold_transfer_to_a_number_hands_the_caller_over_and_the_operator_wraps_up(tmp_path: Path) -> None:
