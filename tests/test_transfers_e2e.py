@@ -18,7 +18,7 @@ import pytest
 from ari_app.controller import prompts
 from ari_app.controller.model import Phase
 from ari_app.controller.transfers import TransferError
-from center_support import Center, center, nothing_left, until_async
+from center_support import Center, center, nothing_left
 from pbxsim_support import run
 
 NUMBER = "+74951110000"
