@@ -8,7 +8,10 @@ Flows: a caller's 1 kHz reaches the console and the console's 600 Hz the caller,
 notes and disposition ending the wrap-up; pause with a reason and ready; hold (the caller
 stops hearing the operator), mute, DTMF (ChannelDtmfReceived in ARI); cold transfer to a number; warm transfer to a
 colleague, completed with ``t`` and cancelled with ``Esc``; a server restart during a call
-(banner, reconnect, state and typed notes restored).
+(banner, reconnect, state and typed notes restored); a campaign contact previewed (card,
+filled script), ``d`` dials, the softphone rings and the console answers it by itself, the
+customer's number answers and its 1 kHz reaches the console (the console's 600 Hz the
+customer), ``h``, wrap-up, ``d`` ``sale`` marks the contact done, ``s`` skips the next.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from ari_app.gateway import auth  # noqa: E402
 from ari_app.server import Switchboard  # noqa: E402
 from ari_app.store.queries import fetch_call  # noqa: E402
 from center_support import CENTER, free_port, prepare_etc, until_async  # noqa: E402
+from dialer_support import seed  # noqa: E402
 from pbxsim.client import SimControl  # noqa: E402
 from pbxsim_support import run, until  # noqa: E402
 from tui.app import ConsoleApp  # noqa: E402
@@ -46,6 +50,7 @@ from tui.phone.engine import PhoneConfig  # noqa: E402
 from tui.phone.pjsua import PjsuaPhone  # noqa: E402
 from tui.screens.main import MainScreen  # noqa: E402
 from tui.screens.modals import PauseScreen, TransferScreen  # noqa: E402
+from tui.widgets.panels import ScriptPanel  # noqa: E402
 
 USER, ARI_PASSWORD, AMI_SECRET = "e2e", "e2e-ari-password", "e2e-ami-secret"
 OPERATOR, PASSWORD, EXTENSION = "anna", "anna-secret-1", "1001"
@@ -475,3 +480,75 @@ def test_a_server_restart_during_a_call_shows_the_banner_reconnects_and_keeps_st
         await st.wrapup_with(call, "", "friday 5pm")
 
     scenario(tmp_path, body)
+
+
+def script_text(app: ConsoleApp) -> str:
+    """The script panel's text as rendered (Markdown included), on one line."""
+    panel = app.screen.query_one(ScriptPanel)
+    lines = panel.render_lines(panel.region.reset_offset)
+    return " ".join(" ".join("".join(seg.text for seg in line).split()) for line in lines)
+
+
+CUSTOMER, NEXT = "+79161230001", "+79161230002"
+
+
+def test_a_previewed_contact_d_dials_the_customers_tone_reaches_the_console_h_sale_then_s_skips(
+        tmp_path: Path) -> None:
+    async def body(st: Stack) -> None:
+        app, pilot = st.app, st.pilot
+        assert st.sb.store is not None
+        store = st.sb.store
+        await st.sim.set_number(CUSTOMER, answer_after=1, audio={"tone": 1000})
+        _, (first, second) = await seed(
+            st, [CUSTOMER, NEXT], script="Hello {name}! About your **{plan}** plan in {city}.",  # type: ignore[arg-type]
+            manager_number="+74957770190",
+            contacts=[{"name": "Ivan Petrov", "fields": {"city": "Moscow", "plan": "Gold"}}, {"name": "Olga Orlova"}])
+        latest: dict[int, dict[str, Any]] = {}
+
+        async def contact_is(contact_id: int, **expected: Any) -> bool:
+            await store.aflush()
+            row = latest[contact_id] = await store.read(lambda db: dict(db["contacts"].get(contact_id)))
+            return all(row[k] == v for k, v in expected.items())
+
+        await pilot.press("r")
+        await until(lambda: app.model.preview is not None, 8, message="the contact previewed")
+        preview = app.model.preview
+        assert preview is not None and preview.contact.id == first and st.status() == "on_call"
+        await until(lambda: "Ivan Petrov" in st.text("#pop"), 5, message="the contact's card")
+        assert CUSTOMER in st.text("#pop") and "city Moscow · plan Gold" in st.text("#pop")
+        assert "Hello Ivan Petrov! About your Gold plan in Moscow." in script_text(app)
+        assert await contact_is(first, locked_by=OPERATOR, attempts=0)
+
+        await pilot.press("d")  # the operator's phone rings first: the console answers it by itself
+        await until(lambda: app.phone_call == "connected", 10, message="the softphone answered by itself")
+        assert st.log_has("Answered by itself")
+        await until(lambda: app.model.in_call and app.model.call is not None
+                    and app.model.call.state == "connected", 10, message="the customer answered")
+        call = preview.call_id
+        await until_async(lambda: st.console_hears_tone(1000), 8, "the console to hear the customer")
+        await until_async(lambda: st.caller_hears_600(call), 8,  # type: ignore[arg-type]
+                          "the customer to receive the console's 600 Hz")
+
+        await pilot.press("h")  # the softphone's BYE: the operator ends the call
+        await until(lambda: app.phone_call == "ended", 8, message="the softphone's call ended")
+        await until(lambda: app.model.state.status == "wrapup" and st.status() == "wrapup", 8, message="wrap-up")
+        assert (await st.row(call))["outcome"] == "answered"
+        await pilot.press("d")  # no contact waits: d opens the disposition picker
+        await until(lambda: app.screen.focused is not None and app.screen.focused.id == "disposition", 5,
+                    message="the disposition picker")
+        await pilot.press("enter")  # sale, the first one
+        await until_async(lambda: contact_is(first, status="done"), 8, "the contact done")
+        assert (latest[first]["attempts"], latest[first]["locked_by"]) == (1, None), latest[first]
+        assert await st.disposition_rows(call) == [{"code": "sale", "notes": None, "operator": OPERATOR}]
+
+        # Ready again, the next contact at once; s skips it: back to the list, no attempt counted.
+        await until(lambda: app.model.preview is not None and app.model.preview.contact.id == second, 8,
+                    message="the next contact")
+        await until(lambda: "Olga Orlova" in st.text("#pop"), 5, message="its card")
+        await pilot.press("s")
+        await until(lambda: app.model.preview is None and st.text("#pop") == "No call.", 8, message="skipped")
+        assert await contact_is(second, status="new", attempts=0, last_outcome="skipped", locked_by=None), \
+            latest[second]
+        await until(lambda: st.status() == "ready" == app.model.state.status, 8, message="ready, nothing left")
+
+    scenario(tmp_path, body, timeout=60)
