@@ -203,6 +203,51 @@ def test_demo_console_dials_a_previewed_contact_sells_and_skips_the_next() -> No
     run(scenario(), 60)
 
 
+class RecordingSim:
+    """What the stack asks of pbxsim's control API, recorded (the events come from the test)."""
+
+    def __init__(self) -> None:
+        self.numbers: list[tuple[str, dict[str, object]]] = []
+        self.hangups: list[str] = []
+
+    async def set_number(self, number: str, **behaviour: object) -> dict[str, object]:
+        self.numbers.append((number, behaviour))
+        return behaviour
+
+    async def hangup(self, call_id: str) -> dict[str, object]:
+        self.hangups.append(call_id)
+        return {}
+
+
+def test_campaign_calls_are_counted_once_answered_customers_hang_up_and_unreached_ones_are_drawn_again() -> None:
+    async def scenario() -> None:
+        stack = DemoStack(DemoOptions(config=CONFIG, speed=1000, talk=(1.0, 1.0), seed=1))
+        sim = stack.sim = RecordingSim()  # type: ignore[assignment]
+
+        def call(call_id: str, state: str, outcome: str | None = None, number: str = "+79161230001") -> None:
+            stack._on_event("call", {"operator": "anna", "call_id": call_id, "state": state, "direction": "outbound",
+                                     "number": number, "outcome": outcome})
+        stack._on_event("preview", {"operator": "anna", "call_id": "sbx-1"})
+        stack._on_event("preview", {"operator": "john", "call_id": "sbx-x"})  # not the demo operator's
+        call("sbx-1", "dialing")
+        call("sbx-1", "connected")
+        call("sbx-1", "held")
+        call("sbx-1", "connected")  # back from a consultation: the same customer, talking on
+        await until(lambda: sim.hangups == ["sbx-1"], 5, message="the customer hangs up after the talk")
+        call("sbx-1", "ended", "answered")
+        stack._on_event("finished", {"call_id": "sbx-1", "queue": "", "outcome": "answered"})
+        call("sbx-2", "dialing", number="+79161230002")
+        call("sbx-2", "ended", "busy", number="+79161230002")
+        await until(lambda: [n for n, _ in sim.numbers] == ["+79161230002"], 5, message="drawn again")
+        t = stack.tally
+        assert (t.previews, t.dialled, t.reached) == (1, 2, 1)
+        assert t.outbound == {"answered": 1, "busy": 1} and t.finished == {}  # inbound outcomes only there
+        assert validate(sim.numbers[0][1], NUMBER_FIELDS)
+        await stack.close()
+
+    run(scenario(), 20)
+
+
 def test_the_demo_campaign_files_import_cleanly_and_fill_the_script(tmp_path: Path) -> None:
     store = Store(tmp_path / "store.sqlite3")
     try:

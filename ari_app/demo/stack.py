@@ -439,17 +439,21 @@ class DemoStack:
         elif kind == "preview" and data.get("operator") == self.options.operator:
             tally.previews += 1
         elif kind == "call" and data.get("direction") == "outbound":
-            self._outbound_call(str(data.get("call_id")), str(data.get("state")), data.get("outcome"))
+            self._outbound_call(str(data.get("call_id")), str(data.get("state")), data.get("outcome"),
+                                str(data.get("number") or ""))
 
-    def _outbound_call(self, call_id: str, state: str, outcome: Any) -> None:
+    def _outbound_call(self, call_id: str, state: str, outcome: Any, number: str) -> None:
         """A campaign call's ``call`` event, counted once per call: dialled, reached (an
         answered customer then gets its talk time; a warm transfer's return to the
-        customer is ``connected`` again), ended with its outcome."""
+        customer is ``connected`` again), ended with its outcome. A customer not reached
+        is drawn again: busy or away now, the retry may find them in."""
         tally = self.tally
         if state == "ended":
             self._outbound.pop(call_id, None)
             key = str(outcome or "unknown")
             tally.outbound[key] = tally.outbound.get(key, 0) + 1
+            if key in ("busy", "no_answer") and number:
+                self._tasks.spawn(self._replan(number), "demo-customer-replan")
             return
         seen = self._outbound.setdefault(call_id, set())
         if not seen:
@@ -459,6 +463,12 @@ class DemoStack:
             talk = demo_campaign.talk_time(self._customers, self.options.talk)
             self._tasks.spawn(self._hang_up_after(call_id, talk), "demo-customer-talk")
         seen.add(state)
+
+    async def _replan(self, number: str) -> None:
+        if self.sim is not None:
+            plan = demo_campaign.plan_customer(self._customers, number, self.voices)
+            with contextlib.suppress(SimControlError, OSError):
+                await self.sim.set_number(number, **plan.behaviour())
 
     async def _hang_up_after(self, call_id: str, talk: float) -> None:
         await asyncio.sleep(talk / self.options.speed)
