@@ -279,6 +279,15 @@ class _Region:
             digits = digits[1:]
         if len(digits) < 3 or not (digits.isdigit() and digits.isascii()):
             return _SLOW  # (two digits with punctuation between are no number to phonenumbers)
+        if plus and not digits.startswith(self.cc):
+            # "+CC…" reads the same whatever the default region: with the metadata of the
+            # main region of CC (phonenumbers.parse does just that).
+            other = _foreign(digits)
+            return other.finish(digits, True) if other is not None else _SLOW
+        return self.finish(digits, plus)
+
+    def finish(self, digits: str, plus: bool) -> tuple[str, None, str | None] | None:
+        """``read`` once the digits are known."""
         number = self.nsn(digits, plus)
         if number is _SLOW:
             return _SLOW
@@ -330,6 +339,19 @@ def _region(region: str) -> _Region:
     return _Region(region)
 
 
+def _foreign(digits: str) -> _Region | None:
+    """The compiled main region of the country code ``digits`` start with (found as
+    phonenumbers' _extract_country_code finds it), if it has a fast path."""
+    if digits[0] == "0":
+        return None
+    for size in (1, 2, 3):
+        regions = COUNTRY_CODE_TO_REGION_CODE.get(int(digits[:size]))
+        if regions:
+            compiled = _region(regions[0])
+            return compiled if compiled.usable else None
+    return None
+
+
 def parser(region: str = "RU") -> Callable[[object], tuple[str, str | None, str | None]]:
     """``normalise`` for one region as a function returning ``(e164, extension, zone)``,
     its fast path compiled once: what an import calls per row."""
@@ -350,6 +372,11 @@ def parser(region: str = "RU") -> Callable[[object], tuple[str, str | None, str 
                 found = fast(raw, clean_table)
                 if found is not None:
                     return found
+                extension = _EXTENSION.search(raw)  # as _slow splits it off
+                if extension is not None and extension.start() > 0:
+                    found = fast(raw[: extension.start()], clean_table)
+                    if found is not None:
+                        return found[0], extension.group(1), found[2]
         else:
             raw = _text(text)
         phone = _slow(raw, region)
