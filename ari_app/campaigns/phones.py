@@ -150,6 +150,29 @@ def _full(pattern: str) -> Callable[[str], object]:
     return re.compile(f"(?:{pattern})\\Z").match
 
 
+_DIGITS = re.compile(r"\d+")
+_CLASS = re.compile(r"\[(?:\d(?:-\d)?)+\]")
+
+
+def _prefix(pattern: str) -> Callable[[str], int | None]:
+    """``re.match(pattern, s)``'s end (or None), with string operations for the patterns
+    most regions have: digits (``8``, ``810``) and one character class (``[3489]``)."""
+    if _DIGITS.fullmatch(pattern):
+        size = len(pattern)
+        return lambda text: size if text.startswith(pattern) else None
+    if _CLASS.fullmatch(pattern):
+        first = frozenset(c for c in re.findall(r"\d-\d|\d", pattern[1:-1]) for c in (
+            [str(d) for d in range(int(c[0]), int(c[2]) + 1)] if len(c) == 3 else [c]))
+        return lambda text: 1 if text[:1] in first else None
+    match = re.compile(pattern).match
+
+    def general(text: str) -> int | None:
+        found = match(text)
+        return found.end() if found else None
+
+    return general
+
+
 class _Region:
     """One region's metadata, compiled for the fast path."""
 
@@ -163,18 +186,16 @@ class _Region:
         self.general = _full(general.national_number_pattern)
         self.lengths = tuple(general.possible_length)
         self.local_lengths = tuple(general.possible_length_local_only)
-        self.national_prefix = re.compile(meta.national_prefix_for_parsing).match \
-            if meta.national_prefix_for_parsing else None
+        self.national_prefix = _prefix(meta.national_prefix_for_parsing) if meta.national_prefix_for_parsing else None
         self.transform = bool(meta.national_prefix_transform_rule)
-        self.idd = re.compile(meta.international_prefix).match if meta.international_prefix else None
+        self.idd = _prefix(meta.international_prefix) if meta.international_prefix else None
         # Only the main region of its country code: phonenumbers reads a "+CC" number
         # with the main region's metadata, and finds the number's region among several
         # sharing the code by their leading digits or number types.
         regions = COUNTRY_CODE_TO_REGION_CODE.get(meta.country_code, ())
         if not regions or regions[0] != region or not self.lengths:
             return
-        self.leading = re.compile(meta.leading_digits).match \
-            if meta.leading_digits is not None and len(regions) > 1 else None
+        self.leading = _prefix(meta.leading_digits) if meta.leading_digits is not None and len(regions) > 1 else None
         # Is a number with our country code ours even when invalid (so that the reason
         # for refusing it is ours to give)? With one region for the code, always; with
         # several, when our leading digits say so; else phonenumbers tries the others.
@@ -212,57 +233,47 @@ class _Region:
         self.country_zone = self.country_level_zone()
         self.usable = True
 
-    # phonenumbers' _maybe_strip_national_prefix_carrier_code (the carrier code it may
-    # capture does not change the number); a region with a transform rule: _SLOW.
-    def strip_national_prefix(self, number: str) -> str | None:
-        if not number or self.national_prefix is None:
-            return number
-        match = self.national_prefix(number)
-        if not match:
-            return number
-        if self.transform:
-            return _SLOW
-        rest = number[match.end():]  # type: ignore[attr-defined]
-        if self.general(number) and not self.general(rest):
-            return number
-        return rest
-
-    # phonenumbers' _test_number_length for the general desc: True unless TOO_SHORT,
-    # IS_POSSIBLE_LOCAL_ONLY or INVALID_LENGTH (i.e. IS_POSSIBLE or TOO_LONG).
-    def length_keeps(self, number: str) -> bool:
-        n = len(number)
-        if n in self.local_lengths:
-            return False
-        return n in self.lengths or n > self.lengths[-1]
-
-    def too_long(self, number: str) -> bool:
-        n = len(number)
-        return n not in self.local_lengths and n > self.lengths[-1]
-
     def nsn(self, digits: str, plus: bool) -> str | None:
-        """The national significant number phonenumbers.parse would find, or _SLOW."""
-        cc = self.cc
+        """The national significant number phonenumbers.parse finds in ``digits``, or _SLOW.
+
+        Inlined (a million calls): phonenumbers' _maybe_extract_country_code (a leading
+        "+" or the region's own country code), _maybe_strip_national_prefix_carrier_code
+        (for prefixes without a transform rule: the carrier code it may capture does not
+        change the number) and _test_number_length, in parse's order."""
+        cc, general, national_prefix = self.cc, self.general, self.national_prefix
+        lengths, local, longest = self.lengths, self.local_lengths, self.lengths[-1]
         if plus:
             if len(digits) <= _MIN_NSN or not digits.startswith(cc) or digits[0] == "0":
                 return _SLOW
             number = digits[len(cc):]
         else:
-            if self.idd is not None and self.idd(digits):
-                return _SLOW
+            if self.idd is not None and self.idd(digits) is not None:
+                return _SLOW  # an international prefix: phonenumbers' business
             number = digits
             if digits.startswith(cc):
-                potential = self.strip_national_prefix(digits[len(cc):])
-                if potential is _SLOW:
-                    return _SLOW
-                if self.too_long(digits) or (not self.general(digits) and self.general(potential)):
-                    number = potential
+                potential = digits[len(cc):]
+                if potential and national_prefix is not None:
+                    end = national_prefix(potential)
+                    if end is not None:
+                        if self.transform:
+                            return _SLOW
+                        if not (general(potential) and not general(potential[end:])):
+                            potential = potential[end:]
+                n = len(digits)
+                if (n not in local and n > longest) or (not general(digits) and general(potential)):
+                    number = potential  # the country code was written without "+"
         if len(number) < _MIN_NSN:
             return _SLOW
-        potential = self.strip_national_prefix(number)
-        if potential is _SLOW:
-            return _SLOW
-        if self.length_keeps(potential):
-            number = potential
+        if national_prefix is not None:
+            end = national_prefix(number)
+            if end is not None:
+                if self.transform:
+                    return _SLOW
+                rest = number[end:]
+                if not (general(number) and not general(rest)):
+                    n = len(rest)
+                    if n not in local and (n in lengths or n > longest):  # not too short: strip it
+                        number = rest
         if not _MIN_NSN <= len(number) <= _MAX_NSN or number[0] == "0":
             return _SLOW
         return number
@@ -292,7 +303,7 @@ class _Region:
         if number is _SLOW:
             return _SLOW
         if self.leading is not None:
-            if not self.leading(number):
+            if self.leading(number) is None:
                 return _SLOW
         found = self.by_length.get(len(number))
         match = found[0](number) if found is not None else None
