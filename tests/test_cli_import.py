@@ -235,3 +235,30 @@ def test_sigkill_half_way_leaves_nothing_visible_and_the_next_run_imports_all(tm
     assert query(tmp_path, f"SELECT COUNT(*) FROM contacts c WHERE {VISIBLE} AND c.campaign_id = 2") == [(rows,)]
     assert query(tmp_path, "SELECT COUNT(*) FROM contacts WHERE campaign_id = 1") == [(2,)]
     assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob(f"switchboard-import-{process.pid}-*"))
+
+
+def test_a_terminal_gets_a_progress_bar(tmp_path: Path) -> None:
+    """On a terminal (a pseudo-terminal here) the import shows click's progress bar."""
+    import pty
+
+    path = big_file(tmp_path / "some.csv", 5000)
+    settings_file(tmp_path)
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the real entry point, its stdout a terminal
+        os.chdir(tmp_path)
+        os.execv(str(BIN / "switchboard"), [str(BIN / "switchboard"), "import", str(path), "--campaign", "tty",
+                                            "--server", str(tmp_path / "server.yaml")])
+    output = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    _, status = os.waitpid(pid, 0)
+    text = output.decode("utf-8", "replace")
+    assert os.waitstatus_to_exitcode(status) == 0, text
+    assert "Importing some.csv" in text and "100%" in text
+    assert "campaign 'tty' created: 5,000 contacts imported" in text
