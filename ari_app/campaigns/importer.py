@@ -83,6 +83,8 @@ class ImportReport:
     import_id: int | None = None
     source: str = ""  # "CSV, cp1251, delimiter ';'"
     columns: str = ""  # what each column was read as
+    field_keys: tuple[str, ...] = ()  # the file's other columns: the contacts' fields
+    mapped_headers: dict[str, str] = field(default_factory=dict)  # header -> "name"/"phone"
     header_line: int = 0
     rows: int = 0  # data rows read (the header and any title rows above it not counted)
     imported: int = 0
@@ -143,6 +145,9 @@ def import_file(target: Any, path: str | Path, settings: CampaignSettings,
             except (HeaderError, SourceError) as exc:
                 raise ImportFailed(str(exc)) from None
             report.columns, report.header_line = columns.describe(), columns.line
+            report.field_keys = tuple(key for _, key in columns.fields)
+            report.mapped_headers = {columns.headers[i]: "name" for i in columns.name}
+            report.mapped_headers[columns.headers[columns.phone]] = "phone"
             layout = Layout(entered_by=columns.entered_by is not None,
                             own_operator=columns.own_operator is not None, cells=options.errors_file is not None)
             staging = Path(scratch) / "staging.sqlite3"

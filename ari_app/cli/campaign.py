@@ -25,6 +25,8 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from ari_app.campaigns.export import field_names
+from ari_app.campaigns.script import script_warnings
 from ari_app.cli import main
 from ari_app.cli.campaign_options import campaign_options, settings_from_options
 from ari_app.cli.common import config_option, opened_store, server_option
@@ -233,7 +235,7 @@ def edit(name: str, server_file: str | None, config_file: str | None, **options:
     """Change campaign NAME's settings: only the options given change (the same options
     as `switchboard import`; --script FILE replaces the script). Prints what changed."""
     with opened(server_file, config_file) as (store, config):
-        _campaign_id, before = find_campaign(store, name)
+        campaign_id, before = find_campaign(store, name)
         wanted = settings_from_options(before, options, region_default=config.defaults.region,
                                        timezone_default=config.defaults.timezone,
                                        known_operators=set(config.operators))
@@ -243,12 +245,16 @@ def edit(name: str, server_file: str | None, config_file: str | None, **options:
             click.echo(f"campaign {name}: nothing changed")
             return
         old, new = _changed(store, name, lambda current: current.updated(**changes))
+        fields = store.read_blocking(lambda db: field_names(db, campaign_id)) if "script" in changes else []
     click.echo(f"campaign {name}:")
     for (label, was), (_label, now) in zip(settings_lines(old), settings_lines(new)):
         if label == "script" and old.script != new.script:
             click.echo(f"  script: replaced ({was} → {now})")
         elif was != now:
             click.echo(f"  {label}: {was} → {now}")
+    if "script" in changes:
+        for warning in script_warnings(new.script, fields):
+            click.echo(f"warning: {warning}", err=True)
 
 
 def _set_status(name: str, status: str, server_file: str | None, config_file: str | None) -> None:

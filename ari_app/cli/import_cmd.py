@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from ari_app.campaigns.script import script_warnings
 from ari_app.cli import main
 from ari_app.cli.campaign_options import campaign_options, settings_from_options
 from ari_app.cli.common import config_option, opened_store, server_option
@@ -47,7 +48,7 @@ def import_cmd(file: Path, campaign_name: str, mappings: tuple[str, ...], errors
     reported. All or nothing: a failed or interrupted import leaves nothing behind, and
     importing the same file again adds nothing."""
     from ari_app.campaigns.headers import HeaderError, parse_map
-    from ari_app.campaigns.importer import ImportFailed, ImportOptions, import_file
+    from ari_app.campaigns.importer import ImportFailed, ImportOptions
     from ari_app.campaigns.repository import get_campaign
     from ari_app.campaigns.settings import CampaignSettings
 
@@ -72,6 +73,8 @@ def import_cmd(file: Path, campaign_name: str, mappings: tuple[str, ...], errors
             click.echo("\nimport interrupted: nothing was imported", err=True)
             sys.exit(130)
     _print(report, file)
+    for warning in script_warnings(settings.script, report.field_keys, report.mapped_headers):
+        click.echo(f"warning: {warning}", err=True)
 
 
 def _run(store: Any, file: Path, settings: Any, options: Any) -> Any:
