@@ -74,7 +74,8 @@ def a_call(call_id: str = "chan-1", **extra: Any) -> dict[str, Any]:
 
 # -- schema and migrations -------------------------------------------------------
 
-SHIPPED = ["0001_initial", "0002_gateway", "0003_campaigns", "0004_dialing"]  # every migration in build_migrations(), in order
+# every migration in build_migrations(), in order
+SHIPPED = ["0001_initial", "0002_gateway", "0003_campaigns", "0004_dialing", "0005_dial_order"]
 
 
 def test_migrations_create_every_table_with_indexes_and_foreign_keys() -> None:
@@ -90,7 +91,9 @@ def test_migrations_create_every_table_with_indexes_and_foreign_keys() -> None:
     }
     assert ("call_events", ("call_id", "id")) in indexed
     assert ("contacts", ("campaign_id", "phone")) in indexed  # the unique pair
-    assert ("contacts", ("campaign_id", "status", "timezone", "next_attempt_at")) in indexed  # 0004
+    due = ("campaign_id", "status", "timezone", "next_attempt_at", "import_id", "line_no")  # 0005
+    assert ("contacts", due) in indexed
+    assert ("contacts", due[:4]) not in indexed  # 0004's, replaced: imports maintain one due index
     assert ("operator_state_log", ("operator", "ts")) in indexed
     fks = {(fk.table, fk.column, fk.other_table) for t in TABLES for fk in db[t].foreign_keys}
     assert ("call_events", "call_id", "calls") in fks
