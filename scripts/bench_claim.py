@@ -16,7 +16,10 @@ Scenarios (each its own database in ``--dir``, built once and reused):
 
 Each sample claims one contact and is timed twice: through the Store
 (``store.submit(...).result()``, what the server waits for: the writer's batching and
-its commit as well) and on the writer thread (the claim alone). Between samples the
+its commit as well) and on the writer thread (the claim alone). Baseline, measured on
+the same database: the claim as one plain query (every rule in one WHERE, the open
+zones as an IN list, ORDER BY due time then file order, LIMIT 1), the first thing one
+writes; SQLite then sorts every candidate. Between samples the
 claimed contact is marked done, untimed, as a finished call would: locks never pile
 up. The databases are built by the code being measured and reused: build them with
 the old code to measure a migration (``open_and_migrate_s``). Output: lines, then one
@@ -44,6 +47,8 @@ if ROOT not in sys.path:
 from ari_app.campaigns.repository import save_campaign  # noqa: E402
 from ari_app.campaigns.settings import CampaignSettings  # noqa: E402
 from ari_app.store import Store  # noqa: E402
+from ari_app.campaigns.repository import VISIBLE  # noqa: E402
+from ari_app.core.campaign import zones_open  # noqa: E402
 from ari_app.store.campaign_dialing import ZonesCache, claim_contact  # noqa: E402
 
 RUN = 100_000  # the importer's sorted runs
@@ -106,6 +111,36 @@ def _figures(samples: list[float]) -> dict[str, float]:
             "p99_ms": round(ordered[int(len(ordered) * 0.99)] * 1000, 3)}
 
 
+_PLAIN = (
+    "SELECT c.id FROM contacts c JOIN campaigns k ON k.id = c.campaign_id"
+    " WHERE k.status = 'active' AND c.status IN ('new', 'retry')"
+    " AND (c.next_attempt_at IS NULL OR c.next_attempt_at <= :now)"
+    " AND (c.locked_by IS NULL OR c.locked_until <= :now)"
+    " AND (c.entered_by IS NULL OR c.entered_by != :operator)"
+    " AND NOT EXISTS (SELECT 1 FROM do_not_call d WHERE d.phone = c.phone)"
+    f" AND {VISIBLE} AND COALESCE(c.timezone, k.timezone) IN (SELECT value FROM json_each(:zones))"
+    " ORDER BY c.next_attempt_at IS NULL, c.next_attempt_at, c.import_id, c.line_no LIMIT 1"
+)
+
+
+def plain_claims(path: Path, now: float, samples: int) -> dict[str, float]:
+    """The baseline: the plain query's time (a read: the lock it would take is not timed)."""
+    conn = sqlite3.connect(path)
+    try:
+        zones = [row[0] for row in conn.execute("SELECT DISTINCT COALESCE(c.timezone, k.timezone) FROM contacts c"
+                                                " JOIN campaigns k ON k.id = c.campaign_id")]
+        hours = CampaignSettings("x").hours
+        params = {"now": now, "operator": "anna", "zones": json.dumps(sorted(zones_open(zones, hours, now)))}
+        times = []
+        for _ in range(samples):
+            t0 = time.perf_counter()
+            conn.execute(_PLAIN, params).fetchone()
+            times.append(time.perf_counter() - t0)
+    finally:
+        conn.close()
+    return _figures(times)
+
+
 def measure(path: Path, now: float, claims: int, synchronous: str) -> dict[str, Any]:
     """Claims timed through the Store and on the writer; the first (zones list) apart.
     Also whether the contacts came in the order of the file's lines (the first claim
@@ -159,7 +194,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 Path(f"{work}{suffix}").unlink(missing_ok=True)
             work.write_bytes(path.read_bytes())
             path = work
-        figures = measure(path, LATE if scenario == "zones" else NOON, args.claims, args.synchronous)
+        now = LATE if scenario == "zones" else NOON
+        figures = measure(path, now, args.claims, args.synchronous)
+        figures["plain_query"] = plain_claims(path, now, args.plain_samples)
+        figures["plain_vs_claim"] = round(figures["plain_query"]["median_ms"]
+                                          / max(figures["on_writer"]["median_ms"], 1e-6), 1)
         out["results"][scenario] = figures
         print(f"{scenario}: {figures}", flush=True)
     return out
@@ -174,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="claim in the built database itself (it is changed)")
     parser.add_argument("--synchronous", choices=["FULL", "NORMAL"], default="FULL",
                         help="the Store's commits (FULL: the server's, an fsync per claim)")
+    parser.add_argument("--plain-samples", type=int, default=20, help="runs of the plain-query baseline")
     parser.add_argument("scenarios", nargs="*", default=["mixed", "zones", "hidden"])
     args = parser.parse_args(argv)
     print(json.dumps(run(args)))
