@@ -150,3 +150,19 @@ def test_campaign_counts_leave_out_contacts_of_unfinished_imports(tmp_path: Path
     assert [name for name in listed] == ["autumn", "spring"]
     assert listed["spring"]["contacts"] == 3 and listed["spring"]["by_status"] == {"new": 2, "done": 1}
     assert listed["autumn"]["contacts"] == 1 and listed["autumn"]["by_status"] == {"retry": 1}
+
+
+def test_apply_options_refuses_with_a_setting_error_naming_the_option_outside_the_cli() -> None:
+    from ari_app.campaigns.settings import apply_options
+
+    base = CampaignSettings("spring")
+    given = dict.fromkeys(["script", "manager", "mode", "hours", "timezone", "region", "retry", "max_attempts",
+                           "max_duration", "operators"])
+    with pytest.raises(SettingError) as info:
+        apply_options(base, {**given, "operators": "anna,zoe"}, region_default="RU",
+                      timezone_default="Europe/Moscow", known_operators={"anna", "john"})
+    assert info.value.option == "--operators"
+    assert "'zoe'" in info.value.message and "anna, john" in info.value.message
+    made = apply_options(base, {**given, "hours": "10:00-18:00", "operators": "anna"}, region_default="RU",
+                         timezone_default="Europe/Moscow", known_operators={"anna"}, new=True)
+    assert (str(made.hours), made.operators, made.timezone) == ("10:00-18:00", ("anna",), "Europe/Moscow")

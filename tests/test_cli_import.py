@@ -154,7 +154,7 @@ def test_settings_from_options_applies_only_what_is_given(tmp_path: Path) -> Non
     latin1 = tmp_path / "latin1.md"
     latin1.write_bytes("caf\xe9".encode("latin-1"))
     assert "not UTF-8 text" in refused(script=str(latin1))
-    assert refused(region="Russia") == "Invalid value for '--region': 'RUSSIA' is not a two-letter country code (e.g. RU)"
+    assert refused(region="Russia") == "Invalid value for '--region': 'Russia' is not a two-letter country code (e.g. RU)"
     assert refused(timezone="Mars/Olympus").startswith("Invalid value for '--timezone': unknown time zone")
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -214,3 +216,73 @@ def parse_manager(text: str, region: str, option: str = "--manager") -> str:
         return normalise(text, region).e164
     except PhoneError as exc:
         raise SettingError(option, f"{text!r}: {exc}") from None
+
+
+def read_script(path: str, option: str = "--script") -> str:
+    """The script file's text (UTF-8, a BOM dropped)."""
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SettingError(option, f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise SettingError(option, f"{path}: {exc.strerror or exc}") from None
+
+
+def parse_operators(text: str, known: Collection[str] | None, option: str = "--operators") -> tuple[str, ...] | None:
+    """``anna,john`` → ("anna", "john"); ``all`` → None (every operator). Logins not in
+    ``known`` (the admin config's operators, when given) are refused."""
+    logins = tuple(dict.fromkeys(p.strip() for p in text.split(",") if p.strip()))
+    if not logins:
+        raise SettingError(option, "give operator logins separated by commas, or all")
+    if logins == ("all",):
+        return None
+    if known is not None:
+        unknown = [login for login in logins if login not in known]
+        if unknown:
+            listed = ", ".join(sorted(known)) or "none"
+            raise SettingError(option, f"no operator {', '.join(map(repr, unknown))} in the config "
+                                       f"(operators: {listed})")
+    return logins
+
+
+# What an admin may give for a campaign (``switchboard import``/``campaign edit``
+# options, the demo's campaign), as text; ``apply_options`` parses them.
+OPTION_NAMES = ("script", "manager", "mode", "hours", "timezone", "region", "retry", "max_attempts",
+                "max_duration", "operators")
+
+
+def apply_options(base: CampaignSettings, options: Mapping[str, Any], *, region_default: str,
+                  timezone_default: str, known_operators: Collection[str] | None = None,
+                  new: bool = False) -> CampaignSettings:
+    """``base`` with the options given (``None`` = not given) applied, validated.
+
+    ``new``: ``base`` is a campaign being created (``CampaignSettings(name)``), so
+    ``region_default``/``timezone_default`` (the config's ``defaults``) fill what
+    ``region``/``timezone`` leave out; an existing campaign keeps its own.
+    ``known_operators``: the config's logins, to refuse ``operators`` naming others.
+    Raises ``SettingError`` naming the option.
+    """
+    given = {k: v for k, v in options.items() if k in OPTION_NAMES and v is not None}
+    changes: dict[str, Any] = {}
+    region = parse_region(str(given.get("region") or (region_default if new else base.region)))
+    if new or "region" in given:
+        changes["region"] = region
+    if "timezone" in given or new:
+        changes["timezone"] = parse_timezone(str(given.get("timezone") or timezone_default).strip())
+    if "script" in given:
+        changes["script"] = read_script(str(given["script"]))
+    if "manager" in given:
+        changes["manager_number"] = parse_manager(str(given["manager"]), region)
+    if "mode" in given:
+        changes["mode"] = str(given["mode"])
+    if "hours" in given:
+        changes["hours"] = parse_hours(str(given["hours"]))
+    if "retry" in given:
+        changes["retry"] = parse_retry(str(given["retry"]), base.retry)
+    if "max_attempts" in given:
+        changes["max_attempts"] = int(given["max_attempts"])
+    if "max_duration" in given:
+        changes["max_call_seconds"] = round(parse_duration(str(given["max_duration"]), "--max-duration"))
+    if "operators" in given:
+        changes["operators"] = parse_operators(str(given["operators"]), known_operators)
+    return base.updated(**changes)

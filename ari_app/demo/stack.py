@@ -40,7 +40,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import click
 
 from ari_app.config.loader import load_config
 from ari_app.config.model import Config
@@ -308,19 +307,18 @@ class DemoStack:
         """Campaign "demo": the contacts imported as ``switchboard import`` does, each
         number a customer in pbxsim, the manager a number that answers."""
         from ari_app.campaigns.importer import ImportFailed, import_file
-        from ari_app.campaigns.settings import CampaignSettings
-        from ari_app.cli.campaign_options import settings_from_options
+        from ari_app.campaigns.settings import CampaignSettings, SettingError, apply_options
 
         assert self.sb is not None and self.sb.store is not None and self.sim is not None
         assert self.config is not None
         opts, store, defaults = self.options, self.sb.store, self.config.defaults
         try:
-            settings = settings_from_options(
+            settings = apply_options(
                 CampaignSettings(demo_campaign.NAME), demo_campaign.campaign_options(opts.operator, opts.script),
                 region_default=defaults.region, timezone_default=defaults.timezone,
                 known_operators=set(self.config.operators), new=True)
             report = await asyncio.to_thread(import_file, store, opts.contacts, settings)
-        except (ImportFailed, click.ClickException) as exc:
+        except (ImportFailed, SettingError) as exc:
             raise DemoError(f"the demo campaign cannot be created: {exc}") from None
         self.tally.imported = report.imported
         phones = await store.read(lambda db: [row["phone"] for row in db.query(
