@@ -253,6 +253,33 @@ def test_an_inbound_caller_waiting_gets_the_operator_before_campaign_work(tmp_pa
     run(scenario(), timeout=40)
 
 
+def test_a_contacts_extension_is_dialled_as_dtmf_once_the_customer_answers(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with center(tmp_path, dialer_options=FAST) as c:
+            seen = listen(c)
+            await c.phone("1002", answer_after=0.2)
+            await c.sim.set_number(N1, answer_after=0.5)
+            _, [cid] = await seed(c, [N1], contacts=[{"extension": "123"}])
+            c.controller.login("john", ready=True)
+            preview = await next_preview(c, seen, "john")
+            call = preview["call_id"]
+            assert preview["contact"].extension == "123"
+            await c.sb.dialer.dial("john", call)
+
+            def dialled() -> list[dict[str, Any]]:
+                if c.pbx.world.any_channel(call) is None:  # not originated yet
+                    return []
+                return [e for e in c.pbx.world.timeline(call) if e["event"] == "received_dtmf"]
+            await c.until(dialled, message="the extension reaches the customer's side")
+            assert [e["digits"] for e in dialled()] == ["123"]
+            assert "extension_dialled" in await c.events(call)
+            await c.sim.hangup(call)
+            await until_contact(c, cid, lambda r: r["locked_by"] is None, message="attempt recorded")
+            await nothing_left(c)
+
+    run(scenario(), timeout=40)
+
+
 def test_two_operators_ready_at_once_get_different_contacts(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with center(tmp_path, dialer_options=FAST) as c:

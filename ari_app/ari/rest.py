@@ -159,10 +159,10 @@ class AriRest:
     async def ring_stop(self, channel_id: str) -> None:
         await self.request("DELETE", f"/channels/{channel_id}/ring")
 
-    async def send_dtmf(self, channel_id: str, dtmf: str, *, between_ms: int | None = None,
-                        duration_ms: int | None = None) -> None:
+    async def send_dtmf(self, channel_id: str, dtmf: str, *, before_ms: int | None = None,
+                        between_ms: int | None = None, duration_ms: int | None = None) -> None:
         await self.request("POST", f"/channels/{channel_id}/dtmf",
-                           {"dtmf": dtmf, "between": between_ms, "duration": duration_ms})
+                           {"dtmf": dtmf, "before": before_ms, "between": between_ms, "duration": duration_ms})
 
     async def record(self, channel_id: str, name: str, *, format: str = "wav", max_duration: int | None = None,
                      max_silence: int | None = None, if_exists: str | None = None, beep: bool | None = None,

@@ -167,6 +167,10 @@ class Actions:
     async def hangup(self, channel_id: str, cause: int = NORMAL_CLEARING) -> None:
         await self.quiet(f"hang up {channel_id}", self.ari.hangup(channel_id, reason_code=cause))
 
+    async def send_dtmf(self, channel_id: str, digits: str, *, before_ms: int) -> bool:
+        """Dial ``digits`` to the party on ``channel_id`` (a contact's extension)."""
+        return await self.ok(f"dtmf to {channel_id}", self.ari.send_dtmf(channel_id, digits, before_ms=before_ms))
+
     async def record_voicemail(self, channel_id: str, name: str) -> bool:
         return await self.quiet(f"voicemail on {channel_id}", self.ari.record(
             channel_id, name, max_duration=180, max_silence=6, if_exists="overwrite", beep=True,

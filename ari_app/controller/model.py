@@ -129,6 +129,7 @@ class OutboundCall:
     max_call_seconds: float | None = None
     ends_at: float | None = None  # answered_at + max_call_seconds, once the customer answered
     warning: str | None = None  # shown to the operator (the call ends soon)
+    extension: str | None = None  # the contact's extension, dialled as DTMF once they answer
     customer_rung: bool = False  # the customer's channel was originated (it exists until its end is seen)
     finished: bool = False  # the contact's attempt is recorded (finish_attempt ran)
     timers: list[asyncio.TimerHandle] = field(default_factory=list, repr=False)

@@ -69,6 +69,7 @@ class Outbound:
     _closed: bool
 
     CUSTOMER_RING_TIMEOUT = 30.0  # seconds the customer's number may ring
+    EXTENSION_AFTER_MS = 2000  # the contact's extension is dialled this long after they answer
     MAX_WARNING = 30.0  # seconds before the maximum duration the operator is warned (at most a quarter of it)
 
     # --- the dialer's entry -------------------------------------------------------------------
@@ -83,7 +84,7 @@ class Outbound:
         call.enqueued_at = time.time()
         call.contact_name = contact.name
         call.outbound = OutboundCall(contact.id, contact.campaign_id, settings.name, login, settings.manager_number,
-                                     settings.max_call_seconds)
+                                     settings.max_call_seconds, extension=contact.extension)
         self.calls[call_id] = call
         op = self.config.operators.get(login)
         leg = Leg(new_id("sbo"), LegRole.OUTBOUND, call_id, operator=login)
@@ -162,6 +163,12 @@ class Outbound:
         self.journal.event(call.call_id, "bridged", bridge=call.bridge_id)
         if call.operator is not None:
             self._call_state(call, call.operator, "connected")
+        extension = call.outbound.extension if call.outbound is not None else None
+        if extension and extension.isdigit():
+            # what a person does after the company's greeting; the operator can dial
+            # more from the softphone's keypad (DTMF passes through the bridge)
+            sent = await self.actions.send_dtmf(call.call_id, extension, before_ms=self.EXTENSION_AFTER_MS)
+            self.journal.event(call.call_id, "extension_dialled", extension=extension, sent=sent)
 
     def _outbound_customer_gone(self, call: LiveCall, cause: int | None) -> None:
         """The customer's channel ended before it answered (busy, rang out, failed)."""
