@@ -167,7 +167,7 @@ class CallerSide:
         call.callback_number = call.caller_number
         self.journal.update(call.call_id, state="callback")
         self.journal.event(call.call_id, "callback_requested", number=call.caller_number, keeps_place=True)
-        self._emit("callback", call_id=call.call_id, number=call.caller_number)
+        self.emit("callback", call_id=call.call_id, number=call.caller_number)
         self._locked(call, self._play(call, prompts.callback_confirm(call.caller_number, call.language),
                                       then="hangup", interrupt=True), "callback-confirm")
 

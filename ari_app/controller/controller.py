@@ -99,7 +99,9 @@ class CallController(CallerSide, FeatureCodes, Outbound, Transfers):
             self._timer.cancel()
         await self._tasks.cancel()
 
-    def _emit(self, kind: str, **data: Any) -> None:
+    def emit(self, kind: str, **data: Any) -> None:
+        """Tell the listeners (the gateway, the dialer) about ``kind``; public because the
+        dialer, beside the controller, publishes its previews the same way."""
         for listener in list(self.listeners):
             try:
                 listener(kind, data)
@@ -119,11 +121,11 @@ class CallController(CallerSide, FeatureCodes, Outbound, Transfers):
 
     def pause(self, login: str, reason: str = "break") -> None:
         self.apply(self.engine.pause(login, reason))
-        self._emit("pause_requested", operator=login, reason=reason)  # the dialer withdraws a preview
+        self.emit("pause_requested", operator=login, reason=reason)  # the dialer withdraws a preview
 
     def logout(self, login: str) -> None:
         self.apply(self.engine.logout(login))
-        self._emit("logout_requested", operator=login)
+        self.emit("logout_requested", operator=login)
 
     def wrapup_done(self, login: str) -> None:
         self.apply(self.engine.wrapup_over(login))
@@ -164,10 +166,10 @@ class CallController(CallerSide, FeatureCodes, Outbound, Transfers):
             if d.status is OperatorStatus.READY:
                 self._trace("operator_free", login=d.operator)
             self.journal.operator_state(d.operator, d.status.value, d.reason)
-            self._emit("operator_state", operator=d.operator, status=d.status.value, reason=d.reason)
+            self.emit("operator_state", operator=d.operator, status=d.status.value, reason=d.reason)
         elif isinstance(d, AutoPause):
             log.info("operator %s auto-paused: %s", d.operator, d.reason)
-            self._emit("auto_pause", operator=d.operator, reason=d.reason)
+            self.emit("auto_pause", operator=d.operator, reason=d.reason)
         elif isinstance(d, Finished):
             self._finished(d)
 
@@ -209,7 +211,7 @@ class CallController(CallerSide, FeatureCodes, Outbound, Transfers):
         call.legs[leg.channel_id] = leg
         self.legs[leg.channel_id] = leg
         number = call.callback_number or call.caller_number
-        self._emit("offer", call_id=call.call_id, operator=d.operator, queue=d.queue, number=number,
+        self.emit("offer", call_id=call.call_id, operator=d.operator, queue=d.queue, number=number,
                    name=call.contact_name or call.caller_name, waited=time.time() - call.enqueued_at,
                    route=call.route, history=list(call.history), ring_all=d.ring_all,
                    callback=call.phase is Phase.CALLBACK)
@@ -293,7 +295,7 @@ class CallController(CallerSide, FeatureCodes, Outbound, Transfers):
         self.journal.update(call.call_id, operator=d.operator, answered_at=call.answered_at,
                             wait_seconds=max(0.0, d.waited), state="connected")
         self.journal.event(call.call_id, "answered", operator=d.operator, waited=round(d.waited, 3))
-        self._emit("connected", call_id=call.call_id, operator=d.operator, queue=d.queue)
+        self.emit("connected", call_id=call.call_id, operator=d.operator, queue=d.queue)
         self._call_state(call, d.operator, "connected")
         self._cancel_overflow(call)
         if was_callback:
@@ -395,7 +397,7 @@ class CallController(CallerSide, FeatureCodes, Outbound, Transfers):
             columns["state"] = "ended"
         self.journal.update(d.call_id, **{k: v for k, v in columns.items() if v is not None})
         self.journal.event(d.call_id, "finished", outcome=outcome)
-        self._emit("finished", call_id=d.call_id, queue=d.queue, outcome=outcome)
+        self.emit("finished", call_id=d.call_id, queue=d.queue, outcome=outcome)
         if call is not None and call.phase in (Phase.SETUP, Phase.WAITING, Phase.CALLBACK) \
                 and d.outcome is Outcome.ABANDONED:
             self._drop(call)

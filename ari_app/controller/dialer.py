@@ -182,7 +182,7 @@ class Dialer:
         self.controller.apply(decisions)
         settings = contact.campaign
         log.info("dialer: contact %s of %s shown to %s (%s)", contact.id, settings.name, login, call_id)
-        self.controller._emit("preview", operator=login, call_id=call_id, contact=contact, history=history,
+        self.controller.emit("preview", operator=login, call_id=call_id, contact=contact, history=history,
                               expires_at=preview.expires_at)
         if settings.mode == "progressive":
             self._tasks.spawn(self._dial_now(login, call_id), f"dialer-progressive-{login}")
@@ -261,7 +261,7 @@ class Dialer:
         if release:
             self.store.write(lambda db: release_contact(db, contact.id, login, next_attempt_at=next_attempt_at,
                                                         last_outcome=last_outcome))
-        self.controller._emit("preview_cancelled", operator=login, call_id=preview.call_id, reason=reason)
+        self.controller.emit("preview_cancelled", operator=login, call_id=preview.call_id, reason=reason)
         if pause is not None:
             self.controller.apply(self.engine.pause(login, pause))  # pending while reserved
         self.controller.apply(self.engine.release(preview.call_id))

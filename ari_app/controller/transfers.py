@@ -348,7 +348,7 @@ class Transfers:
         """``("call", …)`` for ``operator``'s console (docs/gateway.md's ``call`` message)."""
         t = call.transfer
         consult = {"target": t.target, "state": t.state} if t is not None and t.mode == "warm" else None
-        self._emit("call", operator=operator, call_id=call.call_id, state=state, queue=call.queue,
+        self.emit("call", operator=operator, call_id=call.call_id, state=state, queue=call.queue,
                    number=call.callback_number or call.caller_number, name=call.contact_name or call.caller_name,
                    answered_at=call.answered_at, ended_at=time.time() if state == "ended" else None,
                    recording=call.recording is not None, consult=consult if state != "ended" else None,
