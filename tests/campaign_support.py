@@ -15,14 +15,12 @@ import json
 import itertools
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ari_app.campaigns.repository import save_campaign
 from ari_app.campaigns.settings import CampaignSettings, CallingHours, RetryRules
 from ari_app.store import Store
-from center_support import CENTER
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 DAY1 = datetime(2025, 3, 10, 11, 0, tzinfo=MOSCOW).timestamp()  # Monday 11:00 Moscow
@@ -30,18 +28,6 @@ DAY2 = datetime(2025, 3, 11, 11, 0, tzinfo=MOSCOW).timestamp()
 DAY3 = datetime(2025, 3, 12, 11, 0, tzinfo=MOSCOW).timestamp()
 NOW = datetime(2025, 3, 12, 15, 0, tzinfo=MOSCOW).timestamp()
 _call_ids = itertools.count(1)
-
-
-def settings_file(tmp_path: Path) -> Path:
-    """Server settings naming ``store.sqlite3`` in ``tmp_path`` and the sample center."""
-    path = tmp_path / "server.yaml"
-    path.write_text(f"""\
-ari: {{password: "x-ari-password"}}
-ami: {{secret: "x-ami-secret"}}
-database: "store.sqlite3"
-config: "{CENTER}"
-""")
-    return path
 
 
 def write(store: Store, fn: Any) -> Any:

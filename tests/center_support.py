@@ -41,6 +41,20 @@ CENTER = Path(__file__).resolve().parent / "fixtures" / "center.yaml"
 USER, PASSWORD, SECRET = "switchboard", "test-ari-password", "test-ami-secret"
 
 
+def settings_file(tmp_path: Path) -> Path:
+    """Server settings for the CLI commands that work on the server's data (operators,
+    import, campaign, export, report, dnc): ``store.sqlite3`` in ``tmp_path`` and the
+    fixture center."""
+    path = tmp_path / "server.yaml"
+    path.write_text(f"""\
+ari: {{password: "x-ari-password"}}
+ami: {{secret: "x-ami-secret"}}
+database: "store.sqlite3"
+config: "{CENTER}"
+""")
+    return path
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

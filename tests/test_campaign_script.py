@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from ari_app.campaigns.script import placeholders, script_warnings
 from ari_app.cli import main
-from test_cli_import import contacts, settings_file
+from center_support import settings_file
+from test_cli_import import contacts
 from tui.model import fill_script
 
 

@@ -20,7 +20,8 @@ from ari_app.campaigns.report import STATUSES
 from ari_app.campaigns.settings import CallingHours, RetryRules
 from ari_app.cli import main
 from ari_app.store import Store
-from campaign_support import SpringSale, add_campaign, add_contact, campaign_with_results, settings_file, write
+from campaign_support import SpringSale, add_campaign, add_contact, campaign_with_results, write
+from center_support import settings_file
 
 BIN = Path(sys.executable).parent
 

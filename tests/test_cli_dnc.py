@@ -14,7 +14,8 @@ from click.testing import CliRunner, Result
 from ari_app.campaigns import dnc
 from ari_app.cli import main
 from ari_app.store import Store
-from campaign_support import add_campaign, add_contact, add_import, settings_file
+from campaign_support import add_campaign, add_contact, add_import
+from center_support import settings_file
 
 BIN = Path(sys.executable).parent
 

@@ -23,7 +23,7 @@ from ari_app.campaigns.repository import VISIBLE
 from ari_app.campaigns.settings import CampaignSettings, RetryRules
 from ari_app.cli import main
 from ari_app.cli.campaign_options import settings_from_options
-from center_support import CENTER
+from center_support import settings_file
 
 BIN = Path(sys.executable).parent
 CONTACTS = ("ФИО;Телефон;Город\n"
@@ -31,13 +31,6 @@ CONTACTS = ("ФИО;Телефон;Город\n"
             "Петров Пётр;+7 916 1234567;Тверь\n"
             "Сидоров;12345;Тула\n"
             "Смирнова;+7 495 123-45-67;Москва\n")
-
-
-def settings_file(tmp_path: Path) -> Path:
-    path = tmp_path / "server.yaml"
-    path.write_text(f'ari: {{password: "x-ari-password"}}\nami: {{secret: "x-ami-secret"}}\n'
-                    f'database: "store.sqlite3"\nconfig: "{CENTER}"\n')
-    return path
 
 
 def contacts(tmp_path: Path, text: str = CONTACTS, name: str = "contacts.csv", encoding: str = "utf-8") -> Path:

@@ -18,20 +18,9 @@ from ari_app.cli import main
 from ari_app.config import load_config
 from ari_app.gateway import accounts, auth
 from ari_app.store import Store
-from center_support import CENTER
+from center_support import CENTER, settings_file
 
 BIN = Path(sys.executable).parent
-
-
-def settings_file(tmp_path: Path) -> Path:
-    path = tmp_path / "server.yaml"
-    path.write_text(f"""\
-ari: {{password: "x-ari-password"}}
-ami: {{secret: "x-ami-secret"}}
-database: "store.sqlite3"
-config: "{CENTER}"
-""")
-    return path
 
 
 def invoke(tmp_path: Path, *args: str, input: str | None = None) -> tuple[int, str]:

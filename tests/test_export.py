@@ -26,7 +26,8 @@ from ari_app.campaigns import export as exporter
 from ari_app.campaigns.safe import formula_safe
 from ari_app.cli import main
 from ari_app.store import Store
-from campaign_support import MOSCOW, SpringSale, add_campaign, campaign_with_results, settings_file, write
+from campaign_support import MOSCOW, SpringSale, add_campaign, campaign_with_results, write
+from center_support import settings_file
 
 BIN = Path(sys.executable).parent
 TRIGGERS = ("=", "+", "-", "@", "|", "\t", "\r")

@@ -27,7 +27,8 @@ from ari_app.cli import main
 from ari_app.store import Store
 from ari_app.tables import fits, table
 from campaign_support import (DAY2, DAY3, NOW, SpringSale, add_call, add_campaign, add_contact, add_disposition,
-                              campaign_with_results, settings_file, write)
+                              campaign_with_results, write)
+from center_support import settings_file
 
 BIN = Path(sys.executable).parent
 
