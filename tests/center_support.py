@@ -122,18 +122,7 @@ class Center:
 
     async def until_row(self, call_id: str, predicate: Callable[[dict[str, Any]], object], timeout: float = 8.0,
                         message: str = "row") -> dict[str, Any]:
-        """Poll the call's row until ``predicate(row)`` holds; fail after ``timeout`` s."""
-        latest: dict[str, Any] = {}
-
-        async def check() -> bool:
-            nonlocal latest
-            latest = await self.row(call_id)
-            return bool(predicate(latest))
-        try:
-            await until_async(check, timeout, message)
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}; last row: {latest}") from None
-        return latest
+        return await until_read(lambda: self.row(call_id), predicate, timeout, message)
 
     def heard(self, channel_id: str) -> list[str]:
         return [f for e in self.pbx.world.timeline(channel_id) if e.get("event") == "heard" for f in e["files"]]
@@ -152,6 +141,22 @@ class Center:
                    if not b.id.startswith("switchboard-queue-")]
         return {"channels": channels, "bridges": bridges, "calls": list(self.controller.calls),
                 "legs": list(self.controller.legs)}
+
+
+async def until_read(read: Callable[[], Awaitable[dict[str, Any]]], predicate: Callable[[dict[str, Any]], object],
+                     timeout: float, message: str) -> dict[str, Any]:
+    """Read a store row until ``predicate`` holds; the last row read is in the failure."""
+    latest: dict[str, Any] = {}
+
+    async def check() -> bool:
+        nonlocal latest
+        latest = await read()
+        return bool(predicate(latest))
+    try:
+        await until_async(check, timeout, message)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; last row: {latest}") from None
+    return latest
 
 
 async def until_async(check: Callable[[], Awaitable[bool]], timeout: float, message: str) -> None:

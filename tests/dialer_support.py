@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from ari_app.campaigns.repository import save_campaign
 from ari_app.campaigns.settings import CallingHours, CampaignSettings
-from center_support import Center, until_async
+from center_support import Center, until_read
 
 ALWAYS = CallingHours("00:00", "24:00")
 FAST = {"poll_every": 0.3}  # the dialer looks at idle READY operators every 0.3 s
@@ -70,17 +70,7 @@ async def contact(c: Center, contact_id: int) -> dict[str, Any]:
 
 async def until_contact(c: Center, contact_id: int, predicate: Any, timeout: float = 8.0,
                         message: str = "contact") -> dict[str, Any]:
-    latest: dict[str, Any] = {}
-
-    async def check() -> bool:
-        nonlocal latest
-        latest = await contact(c, contact_id)
-        return bool(predicate(latest))
-    try:
-        await until_async(check, timeout, message)
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}; last contact row: {latest}") from None
-    return latest
+    return await until_read(lambda: contact(c, contact_id), predicate, timeout, message)
 
 
 def previews(seen: list[tuple[str, dict[str, Any]]], login: str) -> list[dict[str, Any]]:
